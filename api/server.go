@@ -1,0 +1,122 @@
+// Package api is spotcheck's HTTP interface: the JSON API under /api/v1 for
+// coordinators, counties, inspectors and API callers, the public disclosure
+// endpoints, and the operational endpoints /healthz, /readyz and /metrics.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+// Checker reports whether a dependency can serve requests now.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// CheckFunc adapts a function to Checker.
+type CheckFunc func(ctx context.Context) error
+
+// Check calls f.
+func (f CheckFunc) Check(ctx context.Context) error { return f(ctx) }
+
+// Deps are what the API needs from the rest of the system.
+type Deps struct {
+	Log      *zap.Logger
+	Registry *prometheus.Registry
+	// Ready lists the dependencies /readyz checks, by name.
+	Ready map[string]Checker
+	// Version is reported by /healthz.
+	Version string
+}
+
+// NewHandler builds the HTTP handler with every route and middleware.
+func NewHandler(d Deps) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(requestID(), recovery(d.Log), securityHeaders(), httpMetrics(d.Registry), accessLog(d.Log))
+	r.NoRoute(func(c *gin.Context) {
+		abort(c, http.StatusNotFound, "not-found", fmt.Sprintf("No resource at %s.", c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, "method-not-allowed", fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
+	})
+
+	r.GET("/healthz", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": d.Version})
+	})
+	r.GET("/readyz", readyz(d.Ready))
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
+	return r
+}
+
+func readyz(checks map[string]Checker) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+		defer cancel()
+		result := gin.H{}
+		ok := true
+		for name, chk := range checks {
+			if err := chk.Check(ctx); err != nil {
+				ok = false
+				result[name] = err.Error()
+			} else {
+				result[name] = "ok"
+			}
+		}
+		if !ok {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": result})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": result})
+	}
+}
+
+// Listen opens addr now, so that a port in use is reported before anything
+// else starts.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w; stop the other process or set HTTP_ADDR", addr, err)
+	}
+	return ln, nil
+}
+
+// Serve serves h on ln until ctx is cancelled, then stops accepting
+// connections and drains in-flight requests for at most drain.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, drain time.Duration, log *zap.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("HTTP API listening", zap.String("addr", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("HTTP server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("drain HTTP requests: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

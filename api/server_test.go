@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+func newTestHandler(ready map[string]Checker) http.Handler {
+	return NewHandler(Deps{Log: zap.NewNop(), Registry: prometheus.NewRegistry(), Ready: ready, Version: "test"})
+}
+
+func do(h http.Handler, method, path string, hdr map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestUnknownRouteIsAProblem(t *testing.T) {
+	rec := do(newTestHandler(nil), "GET", "/api/v1/nothing", map[string]string{"X-Request-ID": "abc-123"})
+	if rec.Code != 404 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Errorf("content type %q", ct)
+	}
+	var p Problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != 404 || p.RequestID != "abc-123" || p.Instance != "/api/v1/nothing" || p.Detail == "" {
+		t.Errorf("problem = %+v", p)
+	}
+	if rec.Header().Get("X-Request-ID") != "abc-123" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers = %v", rec.Header())
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	rec := do(newTestHandler(nil), "POST", "/healthz", nil)
+	if rec.Code != 405 || !strings.Contains(rec.Body.String(), "POST is not allowed") {
+		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestRequestIDGeneratedWhenAbsentOrInsane(t *testing.T) {
+	h := newTestHandler(nil)
+	for _, id := range []string{"", "has space", strings.Repeat("x", 65)} {
+		rec := do(h, "GET", "/healthz", map[string]string{"X-Request-ID": id})
+		got := rec.Header().Get("X-Request-ID")
+		if got == "" || got == id {
+			t.Errorf("request id for %q = %q", id, got)
+		}
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	ok := CheckFunc(func(context.Context) error { return nil })
+	bad := CheckFunc(func(context.Context) error { return errors.New("connection refused") })
+	if rec := do(newTestHandler(map[string]Checker{"database": ok, "temporal": ok}), "GET", "/readyz", nil); rec.Code != 200 {
+		t.Errorf("all ok: %d", rec.Code)
+	}
+	rec := do(newTestHandler(map[string]Checker{"database": ok, "temporal": bad}), "GET", "/readyz", nil)
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "connection refused") {
+		t.Errorf("temporal down: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestMetricsCountRoutesNotPaths(t *testing.T) {
+	h := newTestHandler(nil)
+	do(h, "GET", "/healthz", nil)
+	do(h, "GET", "/no/such/1", nil)
+	body := do(h, "GET", "/metrics", nil).Body.String()
+	if !strings.Contains(body, `spotcheck_http_requests_total{method="GET",route="/healthz",status="200"} 1`) {
+		t.Errorf("healthz not counted:\n%s", body)
+	}
+	if strings.Contains(body, "/no/such/1") || !strings.Contains(body, `route="unmatched"`) {
+		t.Error("raw path leaked into metric labels")
+	}
+}
+
+func TestPanicBecomesProblem(t *testing.T) {
+	h := newTestHandler(nil)
+	h.(*gin.Engine).GET("/boom", func(*gin.Context) { panic("bug") })
+	rec := do(h, "GET", "/boom", nil)
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "request ID") {
+		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}

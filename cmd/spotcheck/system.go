@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/spotcheck-gov/spotcheck/api"
+	"github.com/spotcheck-gov/spotcheck/internal/config"
+	"github.com/spotcheck-gov/spotcheck/internal/logging"
+	"github.com/spotcheck-gov/spotcheck/internal/telemetry"
+	"github.com/spotcheck-gov/spotcheck/migrations"
+)
+
+// roles says which parts of the system one process runs.
+type roles struct{ api, worker, migrate bool }
+
+// parseFlags registers the settings on a flag set named for the command and
+// parses args.
+func parseFlags(name string, args []string, stderr io.Writer) (*config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet("spotcheck "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
+		}
+		return nil, nil, usageError{err.Error()}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, usageError{err.Error()}
+	}
+	return cfg, fs, nil
+}
+
+// runRole runs the production roles against an existing database and
+// Temporal cluster.
+func runRole(ctx context.Context, name string, args []string, stderr io.Writer, r roles) error {
+	cfg, _, err := parseFlags(name, args, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return usageError{"DATABASE_URL is not set: point it at the PostgreSQL database (or use `spotcheck dev`)"}
+	}
+	if cfg.TemporalAddress == "" {
+		return usageError{"TEMPORAL_ADDRESS is not set: point it at the Temporal frontend, e.g. temporal.internal:7233 (or use `spotcheck dev`)"}
+	}
+	log, err := logging.New(cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck // stderr sync errors are not actionable
+	var ln net.Listener
+	if r.api {
+		if ln, err = api.Listen(cfg.HTTPAddr); err != nil {
+			return err
+		}
+	}
+	return serve(ctx, cfg, log, r, ln, nil)
+}
+
+// serve connects to the database and Temporal, starts the worker and the
+// API as r asks, and on cancellation stops them in reverse order: stop
+// accepting requests and drain, stop the worker, close the client and pool.
+func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln net.Listener, extraReady map[string]api.Checker) error {
+	db, err := openDB(ctx, cfg.DatabaseURL, cfg.DBMaxOpenConns)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if r.migrate {
+		if err := migrations.Up(ctx, db.DB); err != nil {
+			return err
+		}
+		log.Info("database schema is up to date")
+	}
+	reg := telemetry.NewRegistry()
+	if err := telemetry.RegisterDB(reg, db.DB); err != nil {
+		return fmt.Errorf("register database metrics: %w", err)
+	}
+	tc, err := dialTemporal(ctx, cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	var stopWorker func()
+	if r.worker {
+		w := newWorker(tc, cfg)
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start Temporal worker on task queue %s: %w", cfg.TaskQueue, err)
+		}
+		log.Info("Temporal worker started", zap.String("task_queue", cfg.TaskQueue))
+		stopWorker = w.Stop
+	}
+
+	var serveErr error
+	if r.api {
+		ready := map[string]api.Checker{
+			"database": api.CheckFunc(db.PingContext),
+			"temporal": api.CheckFunc(func(ctx context.Context) error {
+				_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			}),
+		}
+		for k, v := range extraReady {
+			ready[k] = v
+		}
+		h := api.NewHandler(api.Deps{Log: log, Registry: reg, Ready: ready, Version: buildVersion()})
+		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
+	} else {
+		<-ctx.Done()
+	}
+	if stopWorker != nil {
+		stopWorker()
+		log.Info("Temporal worker stopped")
+	}
+	return serveErr
+}
+
+// openDB connects and pings, so that a wrong DATABASE_URL fails now with a
+// message rather than later on the first request.
+func openDB(ctx context.Context, dsn string, maxOpen int) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL is not a valid PostgreSQL URL: %w", err)
+	}
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxOpen)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot reach the database at %s: %v; check DATABASE_URL and that PostgreSQL is running", redact(dsn), err)
+	}
+	return db, nil
+}
+
+// redact hides a password in a database URL before it is printed.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func dialTemporal(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (client.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	tc, err := client.DialContext(dctx, client.Options{
+		HostPort:       cfg.TemporalAddress,
+		Namespace:      cfg.TemporalNamespace,
+		Logger:         logging.NewTemporal(log.Named("temporal")),
+		MetricsHandler: telemetry.NewTemporalHandler(reg),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %v; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", cfg.TemporalAddress, cfg.TemporalNamespace, err)
+	}
+	return tc, nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}

@@ -1,0 +1,155 @@
+// Package config reads spotcheck's settings from environment variables and
+// command-line flags. Every setting has an environment variable; a flag of the
+// same meaning overrides it, so production units can use the environment and
+// operators can experiment with flags.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Config holds every setting of the spotcheck binary. The zero value is not
+// useful: call Register and parse the flag set.
+type Config struct {
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+	HTTPAddr          string
+	LogLevel          string
+	LogFormat         string
+	DataDir           string
+	TemporalCLI       string
+	TemporalDevPort   int
+	TemporalUIPort    int
+	ShutdownTimeout   time.Duration
+	DBMaxOpenConns    int
+}
+
+// Setting describes one configuration variable; the README's table is
+// checked against this list by a test so the two cannot drift apart.
+type Setting struct {
+	Env, Flag, Default, Usage string
+}
+
+// Settings lists every setting in the order the README documents them.
+var Settings = []Setting{
+	{"DATABASE_URL", "database-url", "", "PostgreSQL URL; empty in `dev` = embedded cluster under DATA_DIR/postgres"},
+	{"TEMPORAL_ADDRESS", "temporal-address", "", "Temporal frontend host:port; empty in `dev` = embedded dev server"},
+	{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace"},
+	{"TEMPORAL_TASK_QUEUE", "task-queue", "spotcheck", "Temporal task queue of the worker"},
+	{"HTTP_ADDR", "http-addr", ":8080", "address the HTTP API listens on"},
+	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"LOG_FORMAT", "log-format", "json", "json or console (`dev` defaults to console)"},
+	{"DATA_DIR", "data-dir", ".data", "where `dev` keeps its PostgreSQL cluster and Temporal database"},
+	{"TEMPORAL_CLI", "temporal-cli", "bin/temporal", "Temporal CLI binary that `dev` runs as its dev server"},
+	{"TEMPORAL_DEV_PORT", "temporal-dev-port", "7233", "frontend port of the embedded Temporal dev server"},
+	{"TEMPORAL_UI_PORT", "temporal-ui-port", "8233", "Web UI port of the embedded Temporal dev server"},
+	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "longest a graceful shutdown may take"},
+	{"DB_MAX_OPEN_CONNS", "db-max-open-conns", "20", "largest number of open database connections"},
+}
+
+// Register defines every setting on fs, with defaults taken from the
+// environment when set there. The returned Config is filled by fs.Parse.
+func Register(fs *flag.FlagSet) *Config {
+	c := &Config{}
+	str := func(p *string, name string) {
+		s := lookup(name)
+		fs.StringVar(p, s.Flag, envOr(s), s.Usage+" (env "+s.Env+")")
+	}
+	num := func(p *int, name string) {
+		s := lookup(name)
+		fs.Func(s.Flag, s.Usage+" (env "+s.Env+", default "+s.Default+")", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s must be a whole number, got %q", s.Flag, v)
+			}
+			*p = n
+			return nil
+		})
+		*p, _ = strconv.Atoi(s.Default)
+		if v, ok := os.LookupEnv(s.Env); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				*p = n
+			}
+		}
+	}
+	str(&c.DatabaseURL, "DATABASE_URL")
+	str(&c.TemporalAddress, "TEMPORAL_ADDRESS")
+	str(&c.TemporalNamespace, "TEMPORAL_NAMESPACE")
+	str(&c.TaskQueue, "TEMPORAL_TASK_QUEUE")
+	str(&c.HTTPAddr, "HTTP_ADDR")
+	str(&c.LogLevel, "LOG_LEVEL")
+	str(&c.LogFormat, "LOG_FORMAT")
+	str(&c.DataDir, "DATA_DIR")
+	str(&c.TemporalCLI, "TEMPORAL_CLI")
+	num(&c.TemporalDevPort, "TEMPORAL_DEV_PORT")
+	num(&c.TemporalUIPort, "TEMPORAL_UI_PORT")
+	num(&c.DBMaxOpenConns, "DB_MAX_OPEN_CONNS")
+	s := lookup("SHUTDOWN_TIMEOUT")
+	def, _ := time.ParseDuration(s.Default)
+	if v, ok := os.LookupEnv(s.Env); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	fs.DurationVar(&c.ShutdownTimeout, s.Flag, def, s.Usage+" (env "+s.Env+")")
+	return c
+}
+
+// Validate reports the first setting that cannot work, in words an operator
+// can act on.
+func (c *Config) Validate() error {
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("LOG_LEVEL %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "console":
+	default:
+		return fmt.Errorf("LOG_FORMAT %q is not one of json, console", c.LogFormat)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return fmt.Errorf("SHUTDOWN_TIMEOUT must be positive, got %s", c.ShutdownTimeout)
+	}
+	if c.DBMaxOpenConns < 1 {
+		return fmt.Errorf("DB_MAX_OPEN_CONNS must be at least 1, got %d", c.DBMaxOpenConns)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"TEMPORAL_DEV_PORT", c.TemporalDevPort}, {"TEMPORAL_UI_PORT", c.TemporalUIPort}} {
+		if p.v < 1 || p.v > 65535 {
+			return fmt.Errorf("%s must be a port between 1 and 65535, got %d", p.name, p.v)
+		}
+	}
+	return nil
+}
+
+// EnvWasSet reports whether the environment sets name, so that `dev` can
+// tell a deliberate LOG_FORMAT=json from the production default.
+func EnvWasSet(name string) bool {
+	_, ok := os.LookupEnv(name)
+	return ok
+}
+
+func lookup(env string) Setting {
+	for _, s := range Settings {
+		if s.Env == env {
+			return s
+		}
+	}
+	panic("config: unknown setting " + env) // programming error, caught by tests
+}
+
+func envOr(s Setting) string {
+	if v, ok := os.LookupEnv(s.Env); ok {
+		return v
+	}
+	return s.Default
+}
