@@ -18,6 +18,9 @@ type Problem struct {
 	RequestID string `json:"request_id,omitempty"`
 	// Errors lists field-level problems (body fields, file rows and columns).
 	Errors []FieldProblem `json:"errors,omitempty"`
+	// Details carries structured data about the problem, e.g. every object
+	// that cannot be staffed in an infeasible match.
+	Details any `json:"details,omitempty"`
 }
 
 // FieldProblem names one wrong input.

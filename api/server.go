@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/sdk/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
@@ -30,7 +32,12 @@ func (f CheckFunc) Check(ctx context.Context) error { return f(ctx) }
 
 // Deps are what the API needs from the rest of the system.
 type Deps struct {
-	Log      *zap.Logger
+	Log *zap.Logger
+	// DB is the system of record for every read and write of the API.
+	DB *sqlx.DB
+	// Temporal starts and signals workflows; TaskQueue is the worker's queue.
+	Temporal  client.Client
+	TaskQueue string
 	Registry *prometheus.Registry
 	// Ready lists the dependencies /readyz checks, by name.
 	Ready map[string]Checker
@@ -56,8 +63,20 @@ func NewHandler(d Deps) http.Handler {
 	})
 	r.GET("/readyz", readyz(d.Ready))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
+
+	s := &Server{d: d, log: d.Log}
+	s.routes(r.Group("/api/v1"), r.Group("/public"))
 	return r
 }
+
+// Server holds what the resource handlers share.
+type Server struct {
+	d   Deps
+	log *zap.Logger
+}
+
+// fail answers err for this server (see the package-level fail).
+func (s *Server) fail(c *gin.Context, err error) { fail(c, s.log, err) }
 
 func readyz(checks map[string]Checker) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -117,7 +117,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		for k, v := range extraReady {
 			ready[k] = v
 		}
-		h := api.NewHandler(api.Deps{Log: log, Registry: reg, Ready: ready, Version: buildVersion()})
+		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready, Version: buildVersion()})
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
 	} else {
 		<-ctx.Done()

@@ -1,0 +1,11 @@
+package api
+
+import "github.com/gin-gonic/gin"
+
+// routes registers every resource: one line per area, each area's handlers
+// in its own file. v1 is the authenticated API, pub the public disclosure
+// (一公开) endpoints that need no token.
+func (s *Server) routes(v1, pub *gin.RouterGroup) {
+	_ = v1
+	_ = pub
+}
