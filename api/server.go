@@ -13,9 +13,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
-	"go.temporal.io/sdk/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 )
 
@@ -38,7 +38,7 @@ type Deps struct {
 	// Temporal starts and signals workflows; TaskQueue is the worker's queue.
 	Temporal  client.Client
 	TaskQueue string
-	Registry *prometheus.Registry
+	Registry  *prometheus.Registry
 	// Ready lists the dependencies /readyz checks, by name.
 	Ready map[string]Checker
 	// Version is reported by /healthz.
