@@ -179,3 +179,14 @@ func ifMatch(c *gin.Context) (int64, error) {
 	}
 	return v, nil
 }
+
+// actorKey is where authentication stores who is calling.
+const actorKey = "actor"
+
+// actorOf names the caller for change records and the audit trail.
+func actorOf(c *gin.Context) string {
+	if a := c.GetString(actorKey); a != "" {
+		return a
+	}
+	return "anonymous"
+}
