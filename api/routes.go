@@ -6,6 +6,10 @@ import "github.com/gin-gonic/gin"
 // in its own file. v1 is the authenticated API, pub the public disclosure
 // (一公开) endpoints that need no token.
 func (s *Server) routes(v1, pub *gin.RouterGroup) {
-	_ = v1
+	s.libraryRoutes(v1)
+	s.bulkRoutes(v1)
+	s.accessRoutes(v1)
+	s.calendarRoutes(v1)
+	s.contactRoutes(v1)
 	_ = pub
 }

@@ -43,6 +43,8 @@ type Deps struct {
 	Ready map[string]Checker
 	// Version is reported by /healthz.
 	Version string
+	// Auth authenticates the callers of /api/v1 (see authenticate).
+	Auth Authenticator
 }
 
 // NewHandler builds the HTTP handler with every route and middleware.
@@ -50,6 +52,8 @@ func NewHandler(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Keys may contain "/" (project codes); route on the escaped path.
+	r.UseRawPath = true
 	r.Use(requestID(), recovery(d.Log), securityHeaders(), httpMetrics(d.Registry), accessLog(d.Log))
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not-found", fmt.Sprintf("No resource at %s.", c.Request.URL.Path))

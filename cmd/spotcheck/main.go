@@ -25,6 +25,10 @@ Usage:
   spotcheck api                 the HTTP API (production role)
   spotcheck worker              the Temporal worker (production role)
   spotcheck migrate up|down|status
+  spotcheck token create|list|revoke   API keys (token create --role ROLE ... prints the key once)
+  spotcheck audit verify        check the hash chain of the audit trail
+  spotcheck import objects|inspectors FILE   bulk import from CSV or XLSX (--dry-run, --encoding)
+  spotcheck export objects|inspectors        export as CSV or XLSX (-o FILE, --template)
   spotcheck version
 
 Run "spotcheck COMMAND -h" for the flags of a command; every flag also has an
@@ -71,6 +75,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRole(ctx, "worker", rest, stderr, roles{worker: true})
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, stdout, stderr)
+	case "export":
+		return runExport(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, buildVersion())
 		return nil

@@ -97,7 +97,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 
 	var stopWorker func()
 	if r.worker {
-		w := newWorker(tc, cfg)
+		w := newWorker(tc, cfg, db, log)
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start Temporal worker on task queue %s: %w", cfg.TaskQueue, err)
 		}

@@ -7,6 +7,8 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net"
+	"net/mail"
 	"os"
 	"strconv"
 	"time"
@@ -28,6 +30,15 @@ type Config struct {
 	TemporalUIPort    int
 	ShutdownTimeout   time.Duration
 	DBMaxOpenConns    int
+	SMTPAddr          string
+	SMTPFrom          string
+	SMTPUsername      string
+	SMTPPassword      string
+	SMTPTLS           string
+	WebhookSecret     string
+	// Single sign-on (JWT): see internal/auth.JWTConfig.
+	JWKSURL, JWKSFile, JWTIssuer, JWTAudience                                                        string
+	JWTSubjectClaim, JWTRoleClaim, JWTCountyClaim, JWTDepartmentClaim, JWTInspectorClaim, JWTRoleMap string
 }
 
 // Setting describes one configuration variable; the README's table is
@@ -51,6 +62,22 @@ var Settings = []Setting{
 	{"TEMPORAL_UI_PORT", "temporal-ui-port", "8233", "Web UI port of the embedded Temporal dev server"},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "longest a graceful shutdown may take"},
 	{"DB_MAX_OPEN_CONNS", "db-max-open-conns", "20", "largest number of open database connections"},
+	{"SMTP_ADDR", "smtp-addr", "", "SMTP server host:port for email notifications; empty = no email channel"},
+	{"SMTP_FROM", "smtp-from", "", "sender of email notifications: an address, or a display name and the address in angle brackets"},
+	{"SMTP_USERNAME", "smtp-username", "", "SMTP AUTH PLAIN user; empty = no authentication"},
+	{"SMTP_PASSWORD", "smtp-password", "", "SMTP AUTH PLAIN password (a secret: set it in the environment)"},
+	{"SMTP_TLS", "smtp-tls", "auto", "auto (STARTTLS when offered), starttls (required) or none"},
+	{"WEBHOOK_SECRET", "webhook-secret", "", "HMAC-SHA256 key signing webhooks of contacts without their own (a secret: set it in the environment)"},
+	{"JWKS_URL", "jwks-url", "", "URL of the JSON Web Key Set of the single sign-on provider (e.g. 浙政钉); empty with JWKS_FILE empty = API keys only"},
+	{"JWKS_FILE", "jwks-file", "", "file holding that key set, instead of JWKS_URL"},
+	{"JWT_ISSUER", "jwt-issuer", "", "`iss` that single sign-on tokens must carry (required with a key set)"},
+	{"JWT_AUDIENCE", "jwt-audience", "", "`aud` that single sign-on tokens must include (required with a key set)"},
+	{"JWT_SUBJECT_CLAIM", "jwt-subject-claim", "sub", "claim holding the user ID (a dotted path reaches into nested claims)"},
+	{"JWT_ROLE_CLAIM", "jwt-role-claim", "role", "claim holding the role: a string or an array, e.g. `realm_access.roles`"},
+	{"JWT_COUNTY_CLAIM", "jwt-county-claim", "county", "claim holding a county officer's county (code or name)"},
+	{"JWT_DEPARTMENT_CLAIM", "jwt-department-claim", "department", "claim holding a department officer's department (code or name)"},
+	{"JWT_INSPECTOR_CLAIM", "jwt-inspector-claim", "inspector", "claim holding an inspector's inspector key"},
+	{"JWT_ROLE_MAP", "jwt-role-map", "", "provider role values to roles, `value=role,value=role`; empty = the values are role names (admin, coordinator, department_officer, county_officer, inspector, auditor)"},
 }
 
 // Register defines every setting on fs, with defaults taken from the
@@ -87,6 +114,22 @@ func Register(fs *flag.FlagSet) *Config {
 	str(&c.LogFormat, "LOG_FORMAT")
 	str(&c.DataDir, "DATA_DIR")
 	str(&c.TemporalCLI, "TEMPORAL_CLI")
+	str(&c.SMTPAddr, "SMTP_ADDR")
+	str(&c.SMTPFrom, "SMTP_FROM")
+	str(&c.SMTPUsername, "SMTP_USERNAME")
+	str(&c.SMTPPassword, "SMTP_PASSWORD")
+	str(&c.SMTPTLS, "SMTP_TLS")
+	str(&c.WebhookSecret, "WEBHOOK_SECRET")
+	str(&c.JWKSURL, "JWKS_URL")
+	str(&c.JWKSFile, "JWKS_FILE")
+	str(&c.JWTIssuer, "JWT_ISSUER")
+	str(&c.JWTAudience, "JWT_AUDIENCE")
+	str(&c.JWTSubjectClaim, "JWT_SUBJECT_CLAIM")
+	str(&c.JWTRoleClaim, "JWT_ROLE_CLAIM")
+	str(&c.JWTCountyClaim, "JWT_COUNTY_CLAIM")
+	str(&c.JWTDepartmentClaim, "JWT_DEPARTMENT_CLAIM")
+	str(&c.JWTInspectorClaim, "JWT_INSPECTOR_CLAIM")
+	str(&c.JWTRoleMap, "JWT_ROLE_MAP")
 	num(&c.TemporalDevPort, "TEMPORAL_DEV_PORT")
 	num(&c.TemporalUIPort, "TEMPORAL_UI_PORT")
 	num(&c.DBMaxOpenConns, "DB_MAX_OPEN_CONNS")
@@ -120,6 +163,15 @@ func (c *Config) Validate() error {
 	if c.DBMaxOpenConns < 1 {
 		return fmt.Errorf("DB_MAX_OPEN_CONNS must be at least 1, got %d", c.DBMaxOpenConns)
 	}
+	if err := c.validateNotify(); err != nil {
+		return err
+	}
+	if c.JWKSURL != "" && c.JWKSFile != "" {
+		return fmt.Errorf("JWKS_URL and JWKS_FILE are both set: set one")
+	}
+	if (c.JWKSURL != "" || c.JWKSFile != "") && (c.JWTIssuer == "" || c.JWTAudience == "") {
+		return fmt.Errorf("single sign-on needs JWT_ISSUER and JWT_AUDIENCE: tokens of any issuer or audience are not accepted")
+	}
 	for _, p := range []struct {
 		name string
 		v    int
@@ -127,6 +179,30 @@ func (c *Config) Validate() error {
 		if p.v < 1 || p.v > 65535 {
 			return fmt.Errorf("%s must be a port between 1 and 65535, got %d", p.name, p.v)
 		}
+	}
+	return nil
+}
+
+// validateNotify checks the settings of the notification channels.
+func (c *Config) validateNotify() error {
+	switch c.SMTPTLS {
+	case "auto", "starttls", "none":
+	default:
+		return fmt.Errorf("SMTP_TLS %q is not one of auto, starttls, none", c.SMTPTLS)
+	}
+	if c.SMTPAddr != "" {
+		if _, port, err := net.SplitHostPort(c.SMTPAddr); err != nil || port == "" {
+			return fmt.Errorf("SMTP_ADDR %q must be host:port, e.g. mail.example.gov.cn:587", c.SMTPAddr)
+		}
+		if a, err := mail.ParseAddress(c.SMTPFrom); err != nil || a.Address == "" {
+			return fmt.Errorf("SMTP_FROM %q must be an email address (SMTP_ADDR is set)", c.SMTPFrom)
+		}
+	}
+	if c.SMTPUsername != "" && c.SMTPPassword == "" {
+		return fmt.Errorf("SMTP_PASSWORD must be set with SMTP_USERNAME")
+	}
+	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
+		return fmt.Errorf("WEBHOOK_SECRET must be at least 16 characters")
 	}
 	return nil
 }

@@ -81,3 +81,27 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateNotificationSettings(t *testing.T) {
+	for _, tc := range []struct {
+		mut  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.SMTPTLS = "always" }, "SMTP_TLS"},
+		{func(c *Config) { c.SMTPAddr = "mail.example.gov.cn" }, "SMTP_ADDR"},
+		{func(c *Config) { c.SMTPAddr = "mail.example.gov.cn:25"; c.SMTPFrom = "spotcheck" }, "SMTP_FROM"},
+		{func(c *Config) { c.SMTPUsername = "spotcheck" }, "SMTP_PASSWORD"},
+		{func(c *Config) { c.WebhookSecret = "short" }, "WEBHOOK_SECRET"},
+	} {
+		c := Register(flag.NewFlagSet("t", flag.ContinueOnError))
+		tc.mut(c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want it to name %s", err, tc.want)
+		}
+	}
+	c := Register(flag.NewFlagSet("t", flag.ContinueOnError))
+	c.SMTPAddr, c.SMTPFrom = "mail.example.gov.cn:587", "嘉兴市自然资源和规划局 <spotcheck@example.gov.cn>"
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}

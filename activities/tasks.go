@@ -1,0 +1,249 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+// Tasks writes what happens to each drawn object into the database, the
+// system of record for lists, dashboards and public pages. Every write is
+// keyed by its natural key, so a retried or replayed activity changes
+// nothing the second time.
+type Tasks struct {
+	DB        *sqlx.DB
+	Calendars CalendarSource
+}
+
+// TaskRecord is the task row as the object workflow sees it after its
+// Seq-th change.
+type TaskRecord struct {
+	BatchID        string           `json:"batch_id"`
+	ObjectKey      string           `json:"object_key"`
+	County         string           `json:"county"`
+	Seq            int              `json:"seq"`
+	Stage          inspection.Stage `json:"stage"`
+	Team           []string         `json:"team"`
+	InspectionDue  *workday.Date    `json:"inspection_due,omitempty"`
+	InspectedOn    *workday.Date    `json:"inspected_on,omitempty"`
+	ResultDue      *workday.Date    `json:"result_due,omitempty"`
+	FollowUpDue    *workday.Date    `json:"follow_up_due,omitempty"`
+	PublicationDue *workday.Date    `json:"publication_due,omitempty"`
+	Overdue        []string         `json:"overdue"`
+}
+
+// Record upserts the task row. A write older than the stored one (a late
+// retry) is ignored.
+func (t *Tasks) Record(ctx context.Context, r TaskRecord) error {
+	_, err := t.DB.ExecContext(ctx, `
+		INSERT INTO tasks (batch_id, object_key, county_code, stage, inspectors, inspection_due, inspected_on,
+		                   result_due, follow_up_due, publication_due, overdue, seq, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
+		ON CONFLICT (batch_id, object_key) DO UPDATE SET
+			stage = EXCLUDED.stage, inspectors = EXCLUDED.inspectors, inspection_due = EXCLUDED.inspection_due,
+			inspected_on = EXCLUDED.inspected_on, result_due = EXCLUDED.result_due,
+			follow_up_due = EXCLUDED.follow_up_due, publication_due = EXCLUDED.publication_due,
+			overdue = EXCLUDED.overdue, seq = EXCLUDED.seq, updated_at = now()
+		WHERE tasks.seq < EXCLUDED.seq`,
+		r.BatchID, r.ObjectKey, r.County, string(r.Stage), pq.Array(nonNil(r.Team)), sqlDate(r.InspectionDue),
+		sqlDate(r.InspectedOn), sqlDate(r.ResultDue), sqlDate(r.FollowUpDue), sqlDate(r.PublicationDue),
+		pq.Array(nonNil(r.Overdue)), r.Seq)
+	if err != nil {
+		return fmt.Errorf("record task %s/%s: %w", r.BatchID, r.ObjectKey, err)
+	}
+	return nil
+}
+
+// ResultRecord is one revision of an entered result.
+type ResultRecord struct {
+	BatchID   string            `json:"batch_id"`
+	ObjectKey string            `json:"object_key"`
+	Revision  int               `json:"revision"`
+	Result    inspection.Result `json:"result"`
+	At        time.Time         `json:"at"`
+}
+
+// SaveResult stores a result revision once.
+func (t *Tasks) SaveResult(ctx context.Context, r ResultRecord) error {
+	_, err := t.DB.ExecContext(ctx, `
+		INSERT INTO results (batch_id, object_key, revision, result_code, method, notes, problems_found, entered_by, entered_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (batch_id, object_key, revision) DO NOTHING`,
+		r.BatchID, r.ObjectKey, r.Revision, r.Result.Code, r.Result.Method, r.Result.Notes,
+		inspection.FindsProblem(r.Result.Code), r.Result.EnteredBy.String(), r.At)
+	if err != nil {
+		return fmt.Errorf("save result %s/%s rev %d: %w", r.BatchID, r.ObjectKey, r.Revision, err)
+	}
+	return nil
+}
+
+// ReviewRecord is a county officer's decision on a result revision.
+type ReviewRecord struct {
+	BatchID   string            `json:"batch_id"`
+	ObjectKey string            `json:"object_key"`
+	Revision  int               `json:"revision"`
+	Review    inspection.Review `json:"review"`
+	At        time.Time         `json:"at"`
+}
+
+// SaveReview records the decision on a revision that has none yet.
+func (t *Tasks) SaveReview(ctx context.Context, r ReviewRecord) error {
+	decision := "returned"
+	if r.Review.Approve {
+		decision = "approved"
+	}
+	_, err := t.DB.ExecContext(ctx, `
+		UPDATE results SET review = $4, review_comment = $5, reviewed_by = $6, reviewed_at = $7
+		WHERE batch_id = $1 AND object_key = $2 AND revision = $3 AND review IS NULL`,
+		r.BatchID, r.ObjectKey, r.Revision, decision, r.Review.Comment, r.Review.Reviewer.String(), r.At)
+	if err != nil {
+		return fmt.Errorf("save review %s/%s rev %d: %w", r.BatchID, r.ObjectKey, r.Revision, err)
+	}
+	return nil
+}
+
+// FollowUpRecord is the follow-up of an object: its completion day and,
+// once entered, the measures taken.
+type FollowUpRecord struct {
+	BatchID     string                   `json:"batch_id"`
+	ObjectKey   string                   `json:"object_key"`
+	Entry       inspection.FollowUpEntry `json:"entry"`
+	CompletedOn workday.Date             `json:"completed_on"`
+	At          time.Time                `json:"at"`
+}
+
+// SaveFollowUp upserts the follow-up; actions, once entered, are kept.
+func (t *Tasks) SaveFollowUp(ctx context.Context, r FollowUpRecord) error {
+	var enteredBy *string
+	var enteredAt *time.Time
+	if len(r.Entry.Actions) > 0 {
+		s := r.Entry.EnteredBy.String()
+		enteredBy, enteredAt = &s, &r.At
+	}
+	_, err := t.DB.ExecContext(ctx, `
+		INSERT INTO follow_ups (batch_id, object_key, completed_on, actions, notes, entered_by, entered_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (batch_id, object_key) DO UPDATE SET
+			completed_on = EXCLUDED.completed_on, actions = EXCLUDED.actions, notes = EXCLUDED.notes,
+			entered_by = EXCLUDED.entered_by, entered_at = EXCLUDED.entered_at
+		WHERE follow_ups.entered_at IS NULL`,
+		r.BatchID, r.ObjectKey, r.CompletedOn.String(), pq.Array(nonNil(r.Entry.Actions)), r.Entry.Notes, enteredBy, enteredAt)
+	if err != nil {
+		return fmt.Errorf("save follow-up %s/%s: %w", r.BatchID, r.ObjectKey, err)
+	}
+	return nil
+}
+
+// PublishInput publishes an object's approved result.
+type PublishInput struct {
+	BatchID   string    `json:"batch_id"`
+	ObjectKey string    `json:"object_key"`
+	At        time.Time `json:"at"`
+}
+
+// Publish makes the approved result public (结果公示), once.
+func (t *Tasks) Publish(ctx context.Context, in PublishInput) error {
+	_, err := t.DB.ExecContext(ctx, `
+		INSERT INTO publications (batch_id, object_key, published_at) VALUES ($1, $2, $3)
+		ON CONFLICT (batch_id, object_key) DO NOTHING`, in.BatchID, in.ObjectKey, in.At)
+	if err != nil {
+		return fmt.Errorf("publish %s/%s: %w", in.BatchID, in.ObjectKey, err)
+	}
+	return nil
+}
+
+// Lapse is a missed deadline: which duty, which unit, when it was due.
+type Lapse struct {
+	BatchID   string       `json:"batch_id"`
+	ObjectKey string       `json:"object_key"` // empty for county-level duties
+	County    string       `json:"county"`
+	Duty      string       `json:"duty"`
+	Due       workday.Date `json:"due"`
+	At        time.Time    `json:"at"`
+}
+
+// OpenAccountability writes the ledger entry for a missed deadline.
+func (t *Tasks) OpenAccountability(ctx context.Context, l Lapse) error {
+	_, err := t.DB.ExecContext(ctx, `
+		INSERT INTO accountability (batch_id, object_key, county_code, duty, due, detected_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (batch_id, object_key, duty, due) DO NOTHING`,
+		l.BatchID, l.ObjectKey, l.County, l.Duty, l.Due.String(), l.At)
+	if err != nil {
+		return fmt.Errorf("open accountability %s/%s %s: %w", l.BatchID, l.ObjectKey, l.Duty, err)
+	}
+	return nil
+}
+
+// Resolution closes a ledger entry on the day the duty was finally met.
+type Resolution struct {
+	Lapse
+	On workday.Date `json:"on"`
+}
+
+// ResolveAccountability records how many working days late the duty was met.
+func (t *Tasks) ResolveAccountability(ctx context.Context, r Resolution) (int, error) {
+	cal, err := t.Calendars.Calendar(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("load working-day calendar: %w", err)
+	}
+	late, err := cal.WorkingDaysBetween(r.Due, r.On)
+	var days *int
+	if err == nil {
+		days = &late
+	}
+	// An unscheduled year leaves the count empty for a person to settle.
+	_, dbErr := t.DB.ExecContext(ctx, `
+		UPDATE accountability SET resolved_on = $5, working_days_late = $6
+		WHERE batch_id = $1 AND object_key = $2 AND duty = $3 AND due = $4 AND resolved_on IS NULL`,
+		r.BatchID, r.ObjectKey, r.Duty, r.Due.String(), r.On.String(), days)
+	if dbErr != nil {
+		return 0, fmt.Errorf("resolve accountability %s/%s %s: %w", r.BatchID, r.ObjectKey, r.Duty, dbErr)
+	}
+	return late, nil
+}
+
+// ExtensionRecord is a deadline moved by a coordinator.
+type ExtensionRecord struct {
+	BatchID   string       `json:"batch_id"`
+	ObjectKey string       `json:"object_key"`
+	Duty      string       `json:"duty"`
+	OldDue    workday.Date `json:"old_due"`
+	NewDue    workday.Date `json:"new_due"`
+	Reason    string       `json:"reason"`
+	By        string       `json:"by"`
+	At        time.Time    `json:"at"`
+}
+
+// SaveExtension records a deadline extension once.
+func (t *Tasks) SaveExtension(ctx context.Context, e ExtensionRecord) error {
+	_, err := t.DB.ExecContext(ctx, `
+		INSERT INTO deadline_extensions (batch_id, object_key, duty, old_due, new_due, reason, extended_by, extended_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (batch_id, object_key, duty, new_due) DO NOTHING`,
+		e.BatchID, e.ObjectKey, e.Duty, e.OldDue.String(), e.NewDue.String(), e.Reason, e.By, e.At)
+	if err != nil {
+		return fmt.Errorf("save extension %s/%s %s: %w", e.BatchID, e.ObjectKey, e.Duty, err)
+	}
+	return nil
+}
+
+func sqlDate(d *workday.Date) any {
+	if d == nil {
+		return nil
+	}
+	return d.String()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,215 @@
+// Package inspection holds the rules of one drawn object's inspection once
+// it reaches its county: the result codes and follow-up actions in use, the
+// stages a task passes through, and the checks that entries must pass.
+// Workflows call these plain functions from their update validators, and the
+// API and stores call the same ones, so each rule lives in one place.
+package inspection
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/library"
+)
+
+// ResultCodes are the outcomes of an inspection seen in production systems
+// (DOMAIN.md), by code; the Chinese term is what the public reads.
+var ResultCodes = []struct{ Code, Chinese string }{
+	{"no_problem", "未发现问题"},
+	{"corrected", "发现问题经责令已改正"},
+	{"pending_follow_up", "发现问题待后续处理"},
+	{"no_activity", "未发现开展本次抽查涉及的经营活动"},
+	{"refused", "不配合检查情节严重"},
+	{"unreachable", "通过登记的住所（经营场所）无法联系"},
+	{"closed", "已关闭停业或正在组织清算"},
+	{"deregistered", "注销"},
+	{"revoked", "被吊销"},
+	{"cancelled", "被撤销"},
+	{"moved_out", "迁出"},
+	{"not_disclosed", "未按规定公示应当公示的信息"},
+	{"false_disclosure", "公示信息隐瞒真实情况弄虚作假"},
+}
+
+// FollowUpActions are the coded follow-up measures (后续处置).
+var FollowUpActions = []struct{ Code, Chinese string }{
+	{"none_needed", "无需后续处置"},
+	{"order_correction", "责令改正"},
+	{"case_filed", "立案查处"},
+	{"judicial_transfer", "移送司法机关"},
+	{"notify_department", "抄告相关部门"},
+	{"other", "其他"},
+}
+
+// problemCodes are the results that open a follow-up (问题需后续监管).
+var problemCodes = map[string]bool{
+	"corrected": true, "pending_follow_up": true, "refused": true,
+	"not_disclosed": true, "false_disclosure": true,
+}
+
+// FindsProblem reports whether a result code means problems were found,
+// so the task goes on to follow-up.
+func FindsProblem(code string) bool { return problemCodes[code] }
+
+// ResultChinese returns the Chinese term of a result code.
+func ResultChinese(code string) string {
+	for _, r := range ResultCodes {
+		if r.Code == code {
+			return r.Chinese
+		}
+	}
+	return ""
+}
+
+// ActionChinese returns the Chinese term of a follow-up action code.
+func ActionChinese(code string) string {
+	for _, a := range FollowUpActions {
+		if a.Code == code {
+			return a.Chinese
+		}
+	}
+	return ""
+}
+
+// Stage is where a task stands.
+type Stage string
+
+// The stages of a task, in lifecycle order.
+const (
+	AwaitingMatch Stage = "awaiting_match" // drawn and assigned to the county, no team yet
+	Assigned      Stage = "assigned"       // team matched, inspection under way
+	Inspected     Stage = "inspected"      // inspection completed, result entry due
+	ResultEntered Stage = "result_entered" // awaiting review by a county officer
+	Returned      Stage = "returned"       // returned for correction
+	Approved      Stage = "approved"       // reviewed; publication due
+	Published     Stage = "published"      // public; follow-up may still be open
+	FollowUp      Stage = "follow_up"      // problems found, follow-up open
+	Closed        Stage = "closed"         // nothing left to do
+)
+
+// Stages lists every stage in order, for progress tables.
+var Stages = []Stage{AwaitingMatch, Assigned, Inspected, ResultEntered, Returned, Approved, Published, FollowUp, Closed}
+
+// Actor is who makes an entry: a county officer of the object's county or
+// one of the inspectors matched to it.
+type Actor struct {
+	Role         string `json:"role"` // "county_officer" or "inspector"
+	County       string `json:"county,omitempty"`
+	InspectorKey string `json:"inspector_key,omitempty"`
+	Name         string `json:"name,omitempty"`
+}
+
+// String names the actor for records.
+func (a Actor) String() string {
+	if a.Role == "inspector" {
+		return "inspector:" + a.InspectorKey
+	}
+	return a.Role + ":" + a.County + ":" + a.Name
+}
+
+// Result is an inspection result as entered.
+type Result struct {
+	Code      string `json:"result_code"`
+	Method    string `json:"method"`
+	Notes     string `json:"notes,omitempty"`
+	EnteredBy Actor  `json:"entered_by"`
+}
+
+// CheckResult validates a result entry for an object of county inspected
+// by team: a known code and method, entered by a matched inspector or an
+// officer of the county.
+func CheckResult(r Result, county string, team []string) error {
+	var ps []fault.Problem
+	if ResultChinese(r.Code) == "" {
+		ps = append(ps, fault.Problem{Field: "result_code", Message: "unknown result code " + quote(r.Code) + "; known: " + codes(ResultCodes)})
+	}
+	if _, ok := library.Methods.Canonical(r.Method); !ok || r.Method == "" {
+		ps = append(ps, fault.Problem{Field: "method", Message: "unknown inspection method " + quote(r.Method) + "; known: " + strings.Join(library.Methods.Codes(), ", ")})
+	}
+	if len(r.Notes) > 4000 {
+		ps = append(ps, fault.Problem{Field: "notes", Message: "is longer than 4000 bytes"})
+	}
+	if err := checkActor(r.EnteredBy, county, team); err != nil {
+		ps = append(ps, fault.Problem{Field: "entered_by", Message: err.Error()})
+	}
+	return fault.Invalids("the result cannot be accepted", ps)
+}
+
+// Review is a county officer's decision on an entered result.
+type Review struct {
+	Approve  bool   `json:"approve"`
+	Comment  string `json:"comment,omitempty"`
+	Reviewer Actor  `json:"reviewer"`
+}
+
+// CheckReview validates a review: only an officer of the county reviews,
+// and a returned result says why.
+func CheckReview(r Review, county string) error {
+	var ps []fault.Problem
+	if r.Reviewer.Role != "county_officer" || r.Reviewer.County != county {
+		ps = append(ps, fault.Problem{Field: "reviewer", Message: "only a county officer of " + county + " reviews results of this county"})
+	}
+	if !r.Approve && strings.TrimSpace(r.Comment) == "" {
+		ps = append(ps, fault.Problem{Field: "comment", Message: "say what must be corrected when returning a result"})
+	}
+	return fault.Invalids("the review cannot be accepted", ps)
+}
+
+// FollowUpEntry records follow-up measures; CompletedOn is the day the
+// follow-up was completed, from which the 15-working-day entry limit runs.
+type FollowUpEntry struct {
+	CompletedOn string   `json:"completed_on"` // YYYY-MM-DD
+	Actions     []string `json:"actions"`
+	Notes       string   `json:"notes,omitempty"`
+	EnteredBy   Actor    `json:"entered_by"`
+}
+
+// CheckFollowUp validates a follow-up entry for an object of county.
+func CheckFollowUp(f FollowUpEntry, county string, team []string) error {
+	var ps []fault.Problem
+	if len(f.Actions) == 0 {
+		ps = append(ps, fault.Problem{Field: "actions", Message: "name at least one action; known: " + codes(FollowUpActions)})
+	}
+	seen := map[string]bool{}
+	for i, a := range f.Actions {
+		if ActionChinese(a) == "" {
+			ps = append(ps, fault.Problem{Field: "actions[" + strconv.Itoa(i) + "]", Message: "unknown follow-up action " + quote(a) + "; known: " + codes(FollowUpActions)})
+		}
+		if seen[a] {
+			ps = append(ps, fault.Problem{Field: "actions[" + strconv.Itoa(i) + "]", Message: "repeats " + quote(a)})
+		}
+		seen[a] = true
+	}
+	if err := checkActor(f.EnteredBy, county, team); err != nil {
+		ps = append(ps, fault.Problem{Field: "entered_by", Message: err.Error()})
+	}
+	return fault.Invalids("the follow-up cannot be accepted", ps)
+}
+
+func checkActor(a Actor, county string, team []string) error {
+	switch a.Role {
+	case "county_officer":
+		if a.County != county {
+			return fault.New(fault.Forbidden, "a county officer of %s cannot act on an object of %s", a.County, county)
+		}
+		return nil
+	case "inspector":
+		for _, k := range team {
+			if k == a.InspectorKey {
+				return nil
+			}
+		}
+		return fault.New(fault.Forbidden, "inspector %s is not matched to this object", a.InspectorKey)
+	}
+	return fault.New(fault.Forbidden, "role %s cannot enter results; a matched inspector or a county officer can", quote(a.Role))
+}
+
+func codes(list []struct{ Code, Chinese string }) string {
+	s := make([]string, len(list))
+	for i, c := range list {
+		s[i] = c.Code
+	}
+	return strings.Join(s, ", ")
+}
+
+func quote(s string) string { return `"` + s + `"` }

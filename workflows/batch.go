@@ -1,0 +1,345 @@
+// Package workflows runs each batch of an annual plan as durable Temporal
+// workflows, in the order of the seed notice's 二(五):
+//
+//	BatchWorkflow      名单抽取 (draw) → 锁定分配至县 (lock, assign to counties)
+//	  CountyWorkflow   通知县局 → 随机匹配 (inspector match, or automatic)
+//	    ObjectWorkflow 检查 → 结果录入 (15 working days) → 审核 → 结果公示
+//	                   (20 working days) → 后续监管 (entry 15 working days)
+//	BatchWorkflow      → 批次汇总公示 (summary) → 数据存档 (archive)
+//
+// Every deadline is a durable timer with reminders before it and an
+// escalation with an accountability entry when it passes. Workflows only
+// decide; activities (package activities) do the I/O and the calendar
+// arithmetic.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+// Activity receivers: nil pointers whose methods name the activities.
+var (
+	batches   *activities.Batches
+	deadlines *activities.Deadlines
+	tasks     *activities.Tasks
+	matching  *activities.Matching
+	notifier  *activities.Notifier
+)
+
+// BatchWorkflow runs one batch from its draw to its archive.
+func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
+	ctx = withIO(ctx)
+	b := newBatchRun(in)
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (BatchProgress, error) { return b.progress(), nil }); err != nil {
+		return BatchProgress{}, err
+	}
+	reports := workflow.GetSignalChannel(ctx, signalCountyUpdate)
+
+	if in.Resume == nil {
+		// 名单抽取. The population is frozen and published before anyone can
+		// know the beacon, so nobody can steer the draw by choosing it.
+		b.phase = "freezing"
+		if err := workflow.ExecuteActivity(ctx, batches.Freeze, in.BatchID).Get(ctx, nil); err != nil {
+			return b.progress(), fmt.Errorf("freeze population: %w", err)
+		}
+		b.phase = "awaiting_beacon"
+		beacon, err := b.awaitBeacon(ctx, in.Policy.BeaconWait)
+		if err != nil {
+			return b.progress(), err
+		}
+		b.phase = "drawing"
+		if err := workflow.ExecuteActivity(ctx, batches.Draw, activities.DrawInput{BatchID: in.BatchID, Beacon: beacon}).Get(ctx, nil); err != nil {
+			return b.progress(), fmt.Errorf("draw: %w", err)
+		}
+
+		// 锁定分配至县. After the lock the list never changes; a new draw
+		// needs a new batch.
+		var shares []activities.CountyShare
+		if err := workflow.ExecuteActivity(ctx, batches.Lock, in.BatchID).Get(ctx, &shares); err != nil {
+			return b.progress(), fmt.Errorf("lock and assign to counties: %w", err)
+		}
+
+		// Each county matches its own inspectors and tracks its objects.
+		b.phase = "counties"
+		for _, s := range shares {
+			b.counties[s.County] = &CountyProgress{County: s.County, Phase: "starting", Objects: len(s.Objects)}
+			child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID: CountyWorkflowID(in.BatchID, s.County),
+				// The county reports back by signal; the batch may continue
+				// as new without losing its counties.
+				ParentClosePolicy: enums.PARENT_CLOSE_POLICY_ABANDON,
+			})
+			f := workflow.ExecuteChildWorkflow(child, CountyWorkflow, CountyInput{
+				BatchID: in.BatchID, County: s.County, Objects: s.Objects,
+				InspectionEnd: in.InspectionEnd, Policy: in.Policy,
+			})
+			if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+				return b.progress(), fmt.Errorf("start county %s: %w", s.County, err)
+			}
+		}
+	}
+
+	// Wait until every county has closed all its objects.
+	for !b.allDone() {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(reports, func(c workflow.ReceiveChannel, _ bool) {
+			var p CountyProgress
+			c.Receive(ctx, &p)
+			b.apply(p)
+		})
+		sel.Select(ctx)
+		if !b.allDone() && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			for {
+				var p CountyProgress
+				if !reports.ReceiveAsync(&p) {
+					break
+				}
+				b.apply(p)
+			}
+			next := in
+			snapshot := b.progress()
+			next.Resume = &snapshot
+			return BatchProgress{}, workflow.NewContinueAsNewError(ctx, BatchWorkflow, next)
+		}
+	}
+
+	// 结果公示: the batch summary goes public.
+	b.phase = "publishing"
+	if err := workflow.ExecuteActivity(ctx, batches.PublishSummary, in.BatchID).Get(ctx, nil); err != nil {
+		return b.progress(), fmt.Errorf("publish batch summary: %w", err)
+	}
+	// 数据存档: a sealed record of the batch's rows and proofs.
+	b.phase = "archiving"
+	if err := workflow.ExecuteActivity(ctx, batches.Archive, in.BatchID).Get(ctx, nil); err != nil {
+		return b.progress(), fmt.Errorf("archive batch: %w", err)
+	}
+	b.phase = "archived"
+	return b.progress(), nil
+}
+
+// CountyWorkflow is one county's part of a batch: it tells the county, has
+// its inspectors matched, and tracks every object until it is closed.
+func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
+	ctx = withIO(ctx)
+	c := newCountyRun(in)
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (CountyProgress, error) { return c.progress(), nil }); err != nil {
+		return err
+	}
+	events := workflow.GetSignalChannel(ctx, signalObjectStage)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var e StageEvent
+			events.Receive(ctx, &e)
+			c.apply(e)
+		}
+	})
+
+	if in.Resume == nil {
+		// 锁定分配至县: the county learns it has objects to inspect.
+		c.phase = "awaiting_match"
+		c.notice(ctx, "batch-assigned/"+in.BatchID+"/"+in.County, "county_officer", "assigned",
+			fmt.Sprintf("批次 %s 已锁定分配 %d 个检查对象至本辖区，请完成执法检查人员随机匹配", in.BatchID, len(in.Objects)))
+		c.reportProgress(ctx)
+
+		// 随机匹配: the county runs it, or the system does when the county
+		// has not after AutoMatchDays working days.
+		teams, err := c.awaitMatch(ctx)
+		if err != nil {
+			return err
+		}
+
+		// Track every object; partitions keep each workflow far below
+		// Temporal's limit of pending children.
+		c.phase = "tracking"
+		for i, part := range partition(in, teams) {
+			child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID:        fmt.Sprintf("%s/part/%d", CountyWorkflowID(in.BatchID, in.County), i),
+				ParentClosePolicy: enums.PARENT_CLOSE_POLICY_ABANDON,
+			})
+			f := workflow.ExecuteChildWorkflow(child, PartitionWorkflow, part)
+			if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+				return fmt.Errorf("start partition %d of county %s: %w", i, in.County, err)
+			}
+		}
+	}
+
+	// Report progress to the batch, gathering bursts of changes, until every
+	// object is closed; continue as new before the history grows long.
+	for !c.allClosed() {
+		if err := workflow.Await(ctx, func() bool {
+			return c.changed || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		}); err != nil {
+			return err
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			for {
+				var e StageEvent
+				if !events.ReceiveAsync(&e) {
+					break
+				}
+				c.apply(e)
+			}
+			next := in
+			next.Resume = c.snapshot()
+			return workflow.NewContinueAsNewError(ctx, CountyWorkflow, next)
+		}
+		if !c.allClosed() {
+			_ = workflow.Sleep(ctx, in.Policy.ProgressEvery)
+		}
+		c.reportProgress(ctx)
+	}
+	c.phase = "done"
+	c.reportProgress(ctx)
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// PartitionWorkflow starts the tracking of a slice of a county's objects
+// and waits for them.
+func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
+	futures := make([]workflow.ChildWorkflowFuture, len(in.Objects))
+	for i, o := range in.Objects {
+		child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: ObjectWorkflowID(o.BatchID, o.ObjectKey),
+		})
+		futures[i] = workflow.ExecuteChildWorkflow(child, ObjectWorkflow, o)
+	}
+	var errs []error
+	for i, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			errs = append(errs, fmt.Errorf("object %s: %w", in.Objects[i].ObjectKey, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ObjectWorkflow tracks one drawn object through inspection, result entry,
+// review, publication and follow-up, each with its deadline.
+func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
+	ctx = withIO(ctx)
+	o := newObjectRun(in)
+	if err := o.register(ctx); err != nil {
+		return err
+	}
+	o.move(ctx, inspection.Assigned)
+
+	// 检查: the inspection must be completed within the batch's period.
+	o.plan(ctx, DutyInspection, activities.PlanInput{Due: &in.InspectionEnd})
+	if err := o.awaitDuty(ctx, DutyInspection, func() bool { return o.inspectedOn != nil }); err != nil {
+		return err
+	}
+	o.move(ctx, inspection.Inspected)
+
+	// 结果录入: within 15 working days after the inspection is completed,
+	// then 审核 by a county officer, who may return it for correction.
+	o.plan(ctx, DutyResultEntry, activities.PlanInput{Start: o.inspectedOn, WorkingDays: in.Policy.ResultEntryDays})
+	for {
+		if err := o.awaitDuty(ctx, DutyResultEntry, func() bool { return o.result != nil }); err != nil {
+			return err
+		}
+		o.move(ctx, inspection.ResultEntered)
+		if err := workflow.Await(ctx, func() bool { return o.review != nil }); err != nil {
+			return err
+		}
+		if o.review.Approve {
+			break
+		}
+		o.result, o.review = nil, nil
+		o.move(ctx, inspection.Returned)
+	}
+	o.move(ctx, inspection.Approved)
+
+	// 结果公示: public within 20 working days of the approved result. It is
+	// automatic; the deadline guards against publication failing.
+	today := workday.DateOf(workflow.Now(ctx))
+	o.plan(ctx, DutyPublication, activities.PlanInput{Start: &today, WorkingDays: in.Policy.PublicationDays})
+	published := workflow.ExecuteActivity(withPatience(ctx), tasks.Publish, activities.PublishInput{
+		BatchID: in.BatchID, ObjectKey: in.ObjectKey, At: workflow.Now(ctx)})
+	if err := o.awaitDuty(ctx, DutyPublication, published.IsReady); err != nil {
+		return err
+	}
+	if err := published.Get(ctx, nil); err != nil {
+		return fmt.Errorf("publish result: %w", err)
+	}
+	o.move(ctx, inspection.Published)
+
+	// 后续监管: problems found are followed up ("谁管辖、谁负责"); the
+	// measures are entered within 15 working days after the follow-up is
+	// completed.
+	if inspection.FindsProblem(o.approvedCode) {
+		o.move(ctx, inspection.FollowUp)
+		if err := workflow.Await(ctx, func() bool { return o.followUpDone != nil }); err != nil {
+			return err
+		}
+		o.plan(ctx, DutyFollowUpEntry, activities.PlanInput{Start: o.followUpDone, WorkingDays: in.Policy.FollowUpEntryDays})
+		if err := o.awaitDuty(ctx, DutyFollowUpEntry, func() bool { return o.followUpEntered }); err != nil {
+			return err
+		}
+	}
+	o.move(ctx, inspection.Closed)
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// withIO sets the options of the database and notification activities:
+// short attempts, retried with backoff until they succeed, so a database
+// restart delays a batch but never fails it.
+func withIO(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 30 * 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Minute,
+			NonRetryableErrorTypes: []string{"BadPlanInput", "BadDueDateInput", "Conflict", "Invalid", "NotFound"},
+		},
+	})
+}
+
+// withPatience is for work that may take long to succeed (publication).
+func withPatience(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    5 * time.Minute,
+		ScheduleToCloseTimeout: 180 * 24 * time.Hour,
+		// Explicit attempts: the limit is the schedule-to-close time.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Hour, MaximumAttempts: 100000},
+	})
+}
+
+// partition splits a county's objects into slices of at most
+// maxObjectsPerWorker, in the order drawn.
+func partition(in CountyInput, teams map[string][]string) []PartitionInput {
+	var parts []PartitionInput
+	for start := 0; start < len(in.Objects); start += maxObjectsPerWorker {
+		end := min(start+maxObjectsPerWorker, len(in.Objects))
+		var p PartitionInput
+		for _, key := range in.Objects[start:end] {
+			p.Objects = append(p.Objects, ObjectInput{
+				BatchID: in.BatchID, County: in.County, ObjectKey: key, Team: teams[key],
+				InspectionEnd: in.InspectionEnd, Policy: in.Policy,
+			})
+		}
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+// sortedKeys returns m's keys in order, for deterministic iteration.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

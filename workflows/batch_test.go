@@ -1,0 +1,305 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/notify"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+// china is UTC+8, the zone of every civil date in the rules.
+var china = time.FixedZone("CST", 8*3600)
+
+func day(s string) workday.Date {
+	d, err := workday.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// fakeSteps is the draw sequence over a fixed drawn list.
+type fakeSteps struct {
+	mu      sync.Mutex
+	shares  []activities.CountyShare
+	beacons []string
+	closed  []string
+}
+
+func (f *fakeSteps) Freeze(context.Context, string) error { return nil }
+func (f *fakeSteps) Draw(_ context.Context, _ string, beacon string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.beacons = append(f.beacons, beacon)
+	return nil
+}
+func (f *fakeSteps) Lock(context.Context, string) ([]activities.CountyShare, error) {
+	return f.shares, nil
+}
+func (f *fakeSteps) PublishSummary(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = append(f.closed, "summary:"+id)
+	return nil
+}
+func (f *fakeSteps) Archive(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = append(f.closed, "archive:"+id)
+	return nil
+}
+
+// fakeMatcher gives every object the team [I1, I2] unless told to fail.
+type fakeMatcher struct {
+	mu         sync.Mutex
+	calls      []activities.MatchInput
+	infeasible bool
+	shares     []activities.CountyShare
+}
+
+func (m *fakeMatcher) MatchCounty(_ context.Context, in activities.MatchInput) (activities.MatchResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, in)
+	if m.infeasible {
+		return activities.MatchResult{}, &fault.Error{Kind: fault.Conflict, Msg: "2 objects cannot be staffed", Details: []string{"X"}}
+	}
+	teams := map[string][]string{}
+	for _, s := range m.shares {
+		if s.County == in.County {
+			for _, k := range s.Objects {
+				teams[k] = []string{"I1", "I2"}
+			}
+		}
+	}
+	return activities.MatchResult{Teams: teams, Round: 1}, nil
+}
+
+// recorder captures what the workflows wrote and sent.
+type recorder struct {
+	mu        sync.Mutex
+	notices   []notify.Notification
+	lapses    []activities.Lapse
+	resolved  []activities.Resolution
+	tasks     map[string]activities.TaskRecord
+	published []string
+}
+
+func (r *recorder) noticesOf(kind string) []notify.Notification {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []notify.Notification
+	for _, n := range r.notices {
+		if n.Kind == kind {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+type harness struct {
+	t            *testing.T
+	env          *testsuite.TestWorkflowEnvironment
+	steps        *fakeSteps
+	matcher      *fakeMatcher
+	rec          *recorder
+	publishFails bool
+	updates      int
+}
+
+func newHarness(t *testing.T, start time.Time, shares []activities.CountyShare) *harness {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	env.SetTestTimeout(time.Minute)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: BatchWorkflowID("B1")})
+	h := &harness{t: t, env: env, steps: &fakeSteps{shares: shares}, matcher: &fakeMatcher{shares: shares},
+		rec: &recorder{tasks: map[string]activities.TaskRecord{}}}
+	for _, w := range []any{BatchWorkflow, CountyWorkflow, PartitionWorkflow, ObjectWorkflow} {
+		env.RegisterWorkflow(w)
+	}
+	env.RegisterActivity(&activities.Batches{Steps: h.steps, Closing: h.steps})
+	env.RegisterActivity(&activities.Matching{Matcher: h.matcher})
+	// The real calendar: deadlines must land on the official working days.
+	env.RegisterActivity(&activities.Deadlines{Calendars: activities.StaticCalendar{Cal: workday.Default()}})
+	env.RegisterActivity(&activities.Tasks{})
+	env.RegisterActivity(&activities.Notifier{})
+
+	rec := h.rec
+	env.OnActivity(tasks.Record, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.TaskRecord) error {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if old, ok := rec.tasks[r.ObjectKey]; !ok || old.Seq < r.Seq {
+			rec.tasks[r.ObjectKey] = r
+		}
+		return nil
+	})
+	for _, a := range []any{tasks.SaveResult, tasks.SaveReview, tasks.SaveFollowUp, tasks.SaveExtension} {
+		env.OnActivity(a, mock.Anything, mock.Anything).Return(nil)
+	}
+	env.OnActivity(tasks.Publish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PublishInput) error {
+		if h.publishFails {
+			return errors.New("disclosure site down")
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.published = append(rec.published, in.ObjectKey+"@"+in.At.In(china).Format("2006-01-02"))
+		return nil
+	})
+	env.OnActivity(tasks.OpenAccountability, mock.Anything, mock.Anything).Return(func(_ context.Context, l activities.Lapse) error {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.lapses = append(rec.lapses, l)
+		return nil
+	})
+	env.OnActivity(tasks.ResolveAccountability, mock.Anything, mock.Anything).Return(func(ctx context.Context, r activities.Resolution) (int, error) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.resolved = append(rec.resolved, r)
+		late, err := workday.Default().WorkingDaysBetween(r.Due, r.On)
+		return late, err
+	})
+	env.OnActivity(notifier.Notify, mock.Anything, mock.Anything).Return(func(_ context.Context, n notify.Notification) (activities.NotifyResult, error) {
+		if err := n.Validate(); err != nil {
+			t.Errorf("invalid notification %s: %v", n.ID, err)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.notices = append(rec.notices, n)
+		return activities.NotifyResult{}, nil
+	})
+	return h
+}
+
+// at runs f when the workflow clock reaches t (China time).
+func (h *harness) at(t time.Time, f func()) {
+	h.env.RegisterDelayedCallback(f, t.Sub(h.env.Now()))
+}
+
+func (h *harness) nextID() string {
+	h.updates++
+	return fmt.Sprintf("u%d", h.updates)
+}
+
+func (h *harness) update(id, name string, arg any) {
+	h.t.Helper()
+	err := h.env.UpdateWorkflowByID(id, name, h.nextID(), &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) { h.t.Errorf("%s %s rejected: %v", id, name, err) },
+		OnComplete: func(_ any, err error) {
+			if err != nil {
+				h.t.Errorf("%s %s failed: %v", id, name, err)
+			}
+		},
+	}, arg)
+	if err != nil {
+		h.t.Errorf("%s %s: %v", id, name, err)
+	}
+}
+
+func (h *harness) rejected(id, name string, arg any, want string) {
+	h.t.Helper()
+	_ = h.env.UpdateWorkflowByID(id, name, h.nextID(), &testsuite.TestUpdateCallback{
+		OnAccept: func() { h.t.Errorf("%s %s accepted, want rejection %q", id, name, want) },
+		OnReject: func(err error) {
+			if !strings.Contains(err.Error(), want) {
+				h.t.Errorf("%s %s rejected with %v, want %q", id, name, err, want)
+			}
+		},
+		OnComplete: func(any, error) {},
+	}, arg)
+}
+
+var (
+	officer   = inspection.Actor{Role: "county_officer", County: "330402", Name: "王科长"}
+	inspector = inspection.Actor{Role: "inspector", InspectorKey: "I1"}
+)
+
+func policy() Policy {
+	p := DefaultPolicy()
+	p.BeaconWait = time.Hour
+	return p
+}
+
+// TestBatchOnTime runs a batch whose every duty is met on time: beacon,
+// county match, inspection, result, review, publication, archive.
+func TestBatchOnTime(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, china) // a Monday
+	h := newHarness(t, start, []activities.CountyShare{
+		{County: "330402", Objects: []string{"K1", "K2"}},
+		{County: "330411", Objects: []string{"K3"}},
+	})
+	h.at(start.Add(10*time.Minute), func() { h.update("batch/B1", UpdateBeacon, "witness-a|witness-b") })
+	h.at(start.Add(2*time.Hour), func() {
+		h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer})
+		h.update("batch/B1/county/330411", UpdateMatch, MatchRequest{By: inspection.Actor{Role: "county_officer", County: "330411"}})
+	})
+	inspectedOn := day("2026-03-10")
+	for _, k := range []struct{ key, county string }{{"K1", "330402"}, {"K2", "330402"}, {"K3", "330411"}} {
+		k := k
+		by := inspection.Actor{Role: "county_officer", County: k.county}
+		id := ObjectWorkflowID("B1", k.key)
+		h.at(time.Date(2026, 3, 10, 17, 0, 0, 0, china), func() { h.update(id, UpdateInspected, Inspected{CompletedOn: inspectedOn, By: by}) })
+		h.at(time.Date(2026, 3, 12, 10, 0, 0, 0, china), func() {
+			h.update(id, UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", EnteredBy: by})
+		})
+		h.at(time.Date(2026, 3, 13, 10, 0, 0, 0, china), func() {
+			h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: by})
+		})
+	}
+	var progress BatchProgress
+	h.at(time.Date(2026, 3, 12, 12, 0, 0, 0, china), func() {
+		v, err := h.env.QueryWorkflow(QueryProgress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Get(&progress)
+	})
+	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
+
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var final BatchProgress
+	h.env.GetWorkflowResult(&final)
+	if final.Phase != "archived" || final.Total.Stages[inspection.Closed] != 3 || len(final.Counties) != 2 {
+		t.Errorf("final progress = %+v", final)
+	}
+	if progress.Total.Stages[inspection.ResultEntered] != 3 {
+		t.Errorf("progress on 3/12 noon = %+v, want 3 results entered", progress.Total)
+	}
+	if got := h.steps.beacons; len(got) != 1 || got[0] != "witness-a|witness-b" {
+		t.Errorf("draw beacons = %v", got)
+	}
+	if got := strings.Join(h.steps.closed, ","); got != "summary:B1,archive:B1" {
+		t.Errorf("closing steps = %s", got)
+	}
+	if len(h.rec.lapses) != 0 || len(h.rec.noticesOf("escalation")) != 0 {
+		t.Errorf("on-time batch escalated: %v", h.rec.lapses)
+	}
+	sort.Strings(h.rec.published)
+	if got := strings.Join(h.rec.published, ","); got != "K1@2026-03-13,K2@2026-03-13,K3@2026-03-13" {
+		t.Errorf("published = %s", got)
+	}
+	r := h.rec.tasks["K1"]
+	if r.Stage != inspection.Closed || r.ResultDue == nil || *r.ResultDue != day("2026-03-31") {
+		t.Errorf("task K1 = %+v (result due 2026-03-10 + 15 working days = 2026-03-31)", r)
+	}
+	if n := len(h.rec.noticesOf("assigned")); n != 2 {
+		t.Errorf("%d assignment notices, want one per county", n)
+	}
+}

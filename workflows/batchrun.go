@@ -1,0 +1,111 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/spotcheck-gov/spotcheck/internal/draw"
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+)
+
+// batchRun is the batch workflow's state.
+type batchRun struct {
+	in       BatchInput
+	phase    string
+	beacon   *string
+	counties map[string]*CountyProgress
+}
+
+func newBatchRun(in BatchInput) *batchRun {
+	b := &batchRun{in: in, phase: "created", counties: map[string]*CountyProgress{}}
+	if r := in.Resume; r != nil {
+		b.phase, b.beacon = r.Phase, r.Beacon
+		for i := range r.Counties {
+			c := r.Counties[i]
+			b.counties[c.County] = &c
+		}
+	}
+	return b
+}
+
+// awaitBeacon accepts the beacon by Update until wait has passed; then the
+// draw proceeds with an empty beacon and rests on the commitment alone.
+func (b *batchRun) awaitBeacon(ctx workflow.Context, wait time.Duration) (string, error) {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateBeacon,
+		func(ctx workflow.Context, beacon string) (string, error) {
+			b.beacon = &beacon
+			return beacon, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, beacon string) error {
+			if b.phase != "awaiting_beacon" || b.beacon != nil {
+				return conflict("batch %s is %s and takes no beacon now", b.in.BatchID, b.phase)
+			}
+			if err := draw.ValidateText("beacon", beacon); err != nil {
+				return invalid(err)
+			}
+			return nil
+		}})
+	if err != nil {
+		return "", err
+	}
+	if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return b.beacon != nil }); err != nil {
+		return "", err
+	}
+	if b.beacon == nil {
+		empty := ""
+		b.beacon = &empty
+	}
+	return *b.beacon, nil
+}
+
+func (b *batchRun) apply(p CountyProgress) { b.counties[p.County] = &p }
+
+func (b *batchRun) allDone() bool {
+	if len(b.counties) == 0 {
+		return false
+	}
+	for _, c := range b.counties {
+		if !c.Done {
+			return false
+		}
+	}
+	return true
+}
+
+func (b *batchRun) progress() BatchProgress {
+	p := BatchProgress{BatchID: b.in.BatchID, Phase: b.phase, Beacon: b.beacon,
+		Counties: []CountyProgress{},
+		Total:    CountyProgress{County: "total", Phase: b.phase, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}}
+	for _, code := range sortedKeys(b.counties) {
+		c := *b.counties[code]
+		p.Counties = append(p.Counties, c)
+		p.Total.Objects += c.Objects
+		for s, n := range c.Stages {
+			p.Total.Stages[s] += n
+		}
+		for d, n := range c.Overdue {
+			p.Total.Overdue[d] += n
+		}
+	}
+	p.Total.Done = b.phase == "archived"
+	return p
+}
+
+// conflict and invalid make update rejections that the API answers with
+// 409 and 400; the error type carries the kind across Temporal.
+func conflict(format string, args ...any) error {
+	return rejection(fault.New(fault.Conflict, format, args...))
+}
+
+func invalid(err error) error {
+	if e, ok := fault.As(err); ok {
+		return rejection(e)
+	}
+	return rejection(fault.New(fault.Invalid, "%s", err.Error()))
+}
+
+func rejectForbidden(format string, args ...any) error {
+	return rejection(fault.New(fault.Forbidden, format, args...))
+}

@@ -1,0 +1,181 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+// countyRun is the county workflow's state.
+type countyRun struct {
+	in       CountyInput
+	phase    string
+	objects  map[string]inspection.Stage
+	overdue  map[string]map[string]bool
+	teams    map[string][]string
+	changed  bool
+	matching bool // a match update is running
+	rearm    bool
+}
+
+func newCountyRun(in CountyInput) *countyRun {
+	c := &countyRun{in: in, phase: "starting", objects: map[string]inspection.Stage{}, overdue: map[string]map[string]bool{}}
+	for _, k := range in.Objects {
+		c.objects[k] = inspection.AwaitingMatch
+	}
+	if r := in.Resume; r != nil {
+		c.phase, c.objects, c.overdue, c.teams = r.Phase, r.Objects, r.Overdue, r.Teams
+	}
+	return c
+}
+
+func (c *countyRun) apply(e StageEvent) {
+	c.objects[e.ObjectKey] = e.Stage
+	c.overdue[e.ObjectKey] = e.Overdue
+	c.changed = true
+}
+
+func (c *countyRun) allClosed() bool {
+	if c.phase != "tracking" {
+		return false
+	}
+	for _, s := range c.objects {
+		if s != inspection.Closed {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *countyRun) progress() CountyProgress {
+	p := CountyProgress{County: c.in.County, Phase: c.phase, Objects: len(c.objects),
+		Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}, Done: c.phase == "done"}
+	for _, s := range c.objects {
+		p.Stages[s]++
+	}
+	for _, duties := range c.overdue {
+		for d, late := range duties {
+			if late {
+				p.Overdue[d]++
+			}
+		}
+	}
+	if c.phase == "awaiting_match" && c.rearm {
+		p.Overdue[DutyMatching]++
+	}
+	return p
+}
+
+func (c *countyRun) snapshot() *countyState {
+	return &countyState{Phase: c.phase, Objects: c.objects, Overdue: c.overdue, Teams: c.teams}
+}
+
+// reportProgress tells the batch workflow where the county stands.
+func (c *countyRun) reportProgress(ctx workflow.Context) {
+	c.changed = false
+	err := workflow.SignalExternalWorkflow(ctx, BatchWorkflowID(c.in.BatchID), "", signalCountyUpdate, c.progress()).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("report county progress", "county", c.in.County, "error", err)
+	}
+}
+
+// awaitMatch waits for the county's match (Update "match"), and runs it
+// itself when the county has not within AutoMatchDays working days. A match
+// that cannot staff every object assigns nothing and is escalated to the
+// city coordinator; the county can match again after fixing its pool.
+func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error) {
+	matched := false
+	run := func(ctx workflow.Context, req activities.MatchInput) (activities.MatchResult, error) {
+		c.matching = true
+		defer func() { c.matching = false }()
+		var res activities.MatchResult
+		if err := workflow.ExecuteActivity(ctx, matching.Match, req).Get(ctx, &res); err != nil {
+			return res, err
+		}
+		c.teams, matched = res.Teams, true
+		return res, nil
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateMatch,
+		func(ctx workflow.Context, r MatchRequest) (activities.MatchResult, error) {
+			return run(withIO(ctx), activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Beacon: r.Beacon, By: r.By.String()})
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r MatchRequest) error {
+			if matched || c.matching || c.phase != "awaiting_match" {
+				return conflict("county %s of batch %s is %s; its inspectors are already matched or being matched", c.in.County, c.in.BatchID, c.phase)
+			}
+			if r.By.Role != "county_officer" || r.By.County != c.in.County {
+				return rejectForbidden("only a county officer of %s runs its match", c.in.County)
+			}
+			return nil
+		}})
+	if err != nil {
+		return nil, err
+	}
+
+	today := workday.DateOf(workflow.Now(ctx))
+	d := planDuty(ctx, DutyMatching, activities.PlanInput{Start: &today, WorkingDays: c.in.Policy.AutoMatchDays}, c.in.Policy.ReminderOffsets)
+	hooks := dutyHooks{
+		remind: func(ctx workflow.Context, d *duty, day workday.Date) {
+			c.notice(ctx, fmt.Sprintf("reminder/%s/%s/matching/%s", c.in.BatchID, c.in.County, day), "county_officer", "reminder",
+				fmt.Sprintf("批次 %s：请于 %s 前完成执法检查人员随机匹配，逾期将由系统自动匹配", c.in.BatchID, d.Plan.Due))
+		},
+		lapse: func(ctx workflow.Context, d *duty) {
+			c.rearm = true // counted as overdue in progress until matched
+			c.escalate(ctx, d)
+			if _, err := run(ctx, activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Auto: true, By: "system:auto-match"}); err != nil {
+				c.notice(ctx, fmt.Sprintf("auto-match-failed/%s/%s", c.in.BatchID, c.in.County), "city_coordinator", "escalation",
+					fmt.Sprintf("批次 %s %s 自动匹配失败：%v", c.in.BatchID, c.in.County, err))
+			}
+		},
+		flag: func(ctx workflow.Context, d *duty) {
+			c.notice(ctx, fmt.Sprintf("calendar-missing/%s/%s/matching", c.in.BatchID, c.in.County), "city_coordinator", "calendar",
+				fmt.Sprintf("工作日历缺少 %d 年安排，批次 %s 的匹配期限无法计算，请管理员补充", d.Plan.Unscheduled, c.in.BatchID))
+		},
+	}
+	never := false
+	if err := watchDuty(ctx, d, func() bool { return matched }, &never, hooks); err != nil {
+		return nil, err
+	}
+	if err := workflow.Await(ctx, func() bool { return !c.matching }); err != nil {
+		return nil, err
+	}
+	for _, lapsed := range d.Lapsed {
+		resolve(ctx, activities.Lapse{BatchID: c.in.BatchID, County: c.in.County, Duty: DutyMatching, Due: lapsed})
+	}
+	c.rearm = false
+	return c.teams, nil
+}
+
+// escalate tells the county head and the city coordinator that a county
+// duty is late, and writes it into the accountability ledger.
+func (c *countyRun) escalate(ctx workflow.Context, d *duty) {
+	due := *d.Plan.Due
+	_ = workflow.ExecuteActivity(ctx, tasks.OpenAccountability, activities.Lapse{
+		BatchID: c.in.BatchID, County: c.in.County, Duty: d.Name, Due: due, At: workflow.Now(ctx)}).Get(ctx, nil)
+	for _, role := range []string{"county_head", "city_coordinator"} {
+		c.notice(ctx, fmt.Sprintf("escalation/%s/%s/%s/%s/%s", c.in.BatchID, c.in.County, d.Name, due, role), role, "escalation",
+			fmt.Sprintf("批次 %s：%s 未在 %s 前完成%s，已记入问责台账", c.in.BatchID, c.in.County, due, dutyChinese[d.Name]))
+	}
+}
+
+func (c *countyRun) notice(ctx workflow.Context, id, role, kind, text string) {
+	send(ctx, notice{ID: id, BatchID: c.in.BatchID, County: c.in.County, Role: role, Kind: kind, Text: text})
+}
+
+// resolve records when a late duty was finally met.
+func resolve(ctx workflow.Context, l activities.Lapse) {
+	l.At = workflow.Now(ctx)
+	_ = workflow.ExecuteActivity(ctx, tasks.ResolveAccountability, activities.Resolution{Lapse: l, On: workday.DateOf(l.At)}).Get(ctx, nil)
+}
+
+var dutyChinese = map[string]string{
+	DutyMatching:      "执法检查人员随机匹配",
+	DutyInspection:    "检查",
+	DutyResultEntry:   "检查结果录入",
+	DutyFollowUpEntry: "后续监管结果录入",
+	DutyPublication:   "检查结果公示",
+}

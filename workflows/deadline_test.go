@@ -1,0 +1,236 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+)
+
+// oneObject is a batch of one object in Nanhu, matched and inspected on
+// 2026-03-10; its result is due 2026-03-31 (15 working days).
+func oneObject(t *testing.T) *harness {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1"}}})
+	h.at(start.Add(2*time.Hour), func() { h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}) })
+	h.at(time.Date(2026, 3, 10, 17, 0, 0, 0, china), func() {
+		h.update(ObjectWorkflowID("B1", "K1"), UpdateInspected, Inspected{CompletedOn: day("2026-03-10"), By: inspector})
+	})
+	return h
+}
+
+func (h *harness) run() BatchProgress {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-06-30"), Policy: policy()})
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatal(err)
+	}
+	var p BatchProgress
+	h.env.GetWorkflowResult(&p)
+	return p
+}
+
+func (h *harness) resultAndApprove(result, review time.Time, code string) {
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(result, func() {
+		h.update(id, UpdateResult, inspection.Result{Code: code, Method: "on_site", EnteredBy: inspector})
+	})
+	h.at(review, func() { h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: officer}) })
+}
+
+func ids(ns []string) string { return strings.Join(ns, "\n") }
+
+// TestOverdueResultIsRemindedEscalatedAndResolved leaves the result entry
+// two working days late.
+func TestOverdueResultIsRemindedEscalatedAndResolved(t *testing.T) {
+	h := oneObject(t)
+	h.resultAndApprove(time.Date(2026, 4, 2, 10, 0, 0, 0, china), time.Date(2026, 4, 3, 10, 0, 0, 0, china), "no_problem")
+	var during BatchProgress
+	h.at(time.Date(2026, 4, 1, 12, 0, 0, 0, china), func() {
+		v, err := h.env.QueryWorkflow(QueryProgress)
+		if err == nil {
+			v.Get(&during)
+		}
+	})
+	p := h.run()
+	if p.Phase != "archived" {
+		t.Fatalf("phase %s", p.Phase)
+	}
+	if h.steps.beacons[0] != "" {
+		t.Errorf("without a beacon the draw must use the empty beacon, got %q", h.steps.beacons[0])
+	}
+	var reminders []string
+	for _, n := range h.rec.noticesOf("reminder") {
+		if strings.Contains(n.ID, "/result_entry/") {
+			reminders = append(reminders, n.ID)
+		}
+	}
+	want := []string{"reminder/B1/K1/result_entry/2026-03-24", "reminder/B1/K1/result_entry/2026-03-30"}
+	if ids(reminders) != ids(want) {
+		t.Errorf("reminders:\n%s\nwant (5 and 1 working days before 2026-03-31):\n%s", ids(reminders), ids(want))
+	}
+	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyResultEntry || h.rec.lapses[0].Due != day("2026-03-31") || h.rec.lapses[0].County != "330402" {
+		t.Fatalf("accountability entries = %+v", h.rec.lapses)
+	}
+	if got := h.rec.lapses[0].At.In(china).Format(time.DateTime); got != "2026-04-01 00:00:00" {
+		t.Errorf("escalated at %s, want the end of the due day", got)
+	}
+	var roles []string
+	for _, n := range h.rec.noticesOf("escalation") {
+		roles = append(roles, n.Role)
+	}
+	if strings.Join(roles, ",") != "county_head,city_coordinator" {
+		t.Errorf("escalated to %v", roles)
+	}
+	if len(h.rec.resolved) != 1 || h.rec.resolved[0].On != day("2026-04-02") {
+		t.Errorf("resolutions = %+v", h.rec.resolved)
+	}
+	if during.Total.Overdue[DutyResultEntry] != 1 {
+		t.Errorf("progress while overdue = %+v", during.Total)
+	}
+}
+
+// TestExtensionRearmsTheDeadline extends the result entry by 5 working
+// days across 清明 2026; the result entered on the new last day is on time.
+func TestExtensionRearmsTheDeadline(t *testing.T) {
+	h := oneObject(t)
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(time.Date(2026, 3, 27, 10, 0, 0, 0, china), func() {
+		h.rejected(id, UpdateExtend, Extension{Duty: DutyResultEntry, WorkingDays: 0, Reason: "", By: "coordinator:li"}, "working_days")
+		h.update(id, UpdateExtend, Extension{Duty: DutyResultEntry, WorkingDays: 5, Reason: "检测报告未出", By: "coordinator:li"})
+	})
+	h.resultAndApprove(time.Date(2026, 4, 8, 16, 0, 0, 0, china), time.Date(2026, 4, 9, 10, 0, 0, 0, china), "no_problem")
+	h.run()
+	if len(h.rec.lapses) != 0 {
+		t.Errorf("extended deadline escalated: %+v", h.rec.lapses)
+	}
+	var reminders []string
+	for _, n := range h.rec.noticesOf("reminder") {
+		if strings.Contains(n.ID, "/result_entry/") {
+			reminders = append(reminders, n.ID)
+		}
+	}
+	// 2026-03-31 + 5 working days = 2026-04-08 (04-04..06 are 清明).
+	// After the extension both reminders are planned again from the new day.
+	want := []string{"reminder/B1/K1/result_entry/2026-03-24", "reminder/B1/K1/result_entry/2026-03-31", "reminder/B1/K1/result_entry/2026-04-07"}
+	if ids(reminders) != ids(want) {
+		t.Errorf("reminders:\n%s\nwant:\n%s", ids(reminders), ids(want))
+	}
+}
+
+// TestReturnedResultIsCorrected: a returned result needs a new revision.
+func TestReturnedResultIsCorrected(t *testing.T) {
+	h := oneObject(t)
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(time.Date(2026, 3, 12, 10, 0, 0, 0, china), func() {
+		h.rejected(id, UpdateReview, inspection.Review{Approve: true, Reviewer: officer}, "no result waiting")
+		h.rejected(id, UpdateResult, inspection.Result{Code: "all_fine", Method: "on_site", EnteredBy: inspector}, "unknown result code")
+		h.rejected(id, UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", EnteredBy: inspection.Actor{Role: "inspector", InspectorKey: "I9"}}, "not matched")
+		h.update(id, UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", EnteredBy: inspector})
+	})
+	h.at(time.Date(2026, 3, 13, 10, 0, 0, 0, china), func() {
+		h.rejected(id, UpdateReview, inspection.Review{Approve: false, Reviewer: officer}, "comment")
+		h.update(id, UpdateReview, inspection.Review{Approve: false, Comment: "检查方式填写有误", Reviewer: officer})
+	})
+	h.resultAndApprove(time.Date(2026, 3, 16, 10, 0, 0, 0, china), time.Date(2026, 3, 17, 10, 0, 0, 0, china), "no_problem")
+	h.run()
+	h.env.AssertActivityNumberOfCalls(t, "SaveResult", 2)
+	h.env.AssertActivityNumberOfCalls(t, "SaveReview", 2)
+	if r := h.rec.tasks["K1"]; r.Stage != inspection.Closed {
+		t.Errorf("stage %s", r.Stage)
+	}
+}
+
+// TestFollowUpEntryDeadline: problems found open a follow-up whose entry
+// is due 15 working days after it is completed.
+func TestFollowUpEntryDeadline(t *testing.T) {
+	h := oneObject(t)
+	id := ObjectWorkflowID("B1", "K1")
+	h.resultAndApprove(time.Date(2026, 3, 12, 10, 0, 0, 0, china), time.Date(2026, 3, 13, 10, 0, 0, 0, china), "pending_follow_up")
+	h.at(time.Date(2026, 4, 20, 10, 0, 0, 0, china), func() {
+		h.update(id, UpdateFollowUp, inspection.FollowUpEntry{CompletedOn: "2026-04-20", EnteredBy: officer})
+	})
+	var mid ObjectState
+	h.at(time.Date(2026, 4, 21, 10, 0, 0, 0, china), func() {
+		v, err := h.env.QueryWorkflowByID(id, QueryState)
+		if err == nil {
+			v.Get(&mid)
+		}
+		h.rejected(id, UpdateFollowUp, inspection.FollowUpEntry{CompletedOn: "2026-04-20", Actions: []string{"jail"}, EnteredBy: officer}, "unknown follow-up action")
+	})
+	h.at(time.Date(2026, 5, 15, 10, 0, 0, 0, china), func() {
+		h.update(id, UpdateFollowUp, inspection.FollowUpEntry{CompletedOn: "2026-04-20", Actions: []string{"order_correction", "case_filed"}, EnteredBy: officer})
+	})
+	h.run()
+	// 2026-04-20 + 15 working days: 05-01..05 off, 05-09 a make-up Saturday.
+	if d := mid.Deadlines[DutyFollowUpEntry].Due; mid.Stage != inspection.FollowUp || d == nil || *d != day("2026-05-13") {
+		t.Fatalf("follow-up state = %+v", mid)
+	}
+	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyFollowUpEntry {
+		t.Errorf("late follow-up entry not escalated: %+v", h.rec.lapses)
+	}
+}
+
+// TestPublicationDeadlineAcrossNationalDay: a result approved on
+// 2026-09-17 must be public by 2026-10-21; publication failing until after
+// then is escalated.
+func TestPublicationDeadlineAcrossNationalDay(t *testing.T) {
+	start := time.Date(2026, 9, 1, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1"}}})
+	h.publishFails = true
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(start.Add(2*time.Hour), func() { h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}) })
+	h.at(time.Date(2026, 9, 10, 17, 0, 0, 0, china), func() {
+		h.update(id, UpdateInspected, Inspected{CompletedOn: day("2026-09-10"), By: inspector})
+	})
+	h.resultAndApprove(time.Date(2026, 9, 15, 10, 0, 0, 0, china), time.Date(2026, 9, 17, 10, 0, 0, 0, china), "no_problem")
+	h.at(time.Date(2026, 10, 23, 10, 0, 0, 0, china), func() { h.publishFails = false })
+	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-11-30"), Policy: policy()})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.rec.tasks["K1"]; r.PublicationDue == nil || *r.PublicationDue != day("2026-10-21") {
+		t.Errorf("publication due = %v, want 2026-10-21", r.PublicationDue)
+	}
+	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyPublication || h.rec.lapses[0].Due != day("2026-10-21") {
+		t.Errorf("lapses = %+v", h.rec.lapses)
+	}
+}
+
+// TestCountyAutoMatch: a county that does not match within 5 working days
+// is escalated and matched by the system.
+func TestCountyAutoMatch(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1"}}})
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(start.Add(30*time.Minute), func() {
+		h.rejected("batch/B1/county/330402", UpdateMatch, MatchRequest{By: inspection.Actor{Role: "county_officer", County: "330411"}}, "only a county officer of 330402")
+	})
+	h.at(time.Date(2026, 3, 12, 17, 0, 0, 0, china), func() {
+		h.update(id, UpdateInspected, Inspected{CompletedOn: day("2026-03-12"), By: inspector})
+	})
+	h.resultAndApprove(time.Date(2026, 3, 13, 10, 0, 0, 0, china), time.Date(2026, 3, 13, 11, 0, 0, 0, china), "no_problem")
+	h.run()
+	if len(h.matcher.calls) != 1 || !h.matcher.calls[0].Auto {
+		t.Fatalf("match calls = %+v", h.matcher.calls)
+	}
+	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyMatching || h.rec.lapses[0].Due != day("2026-03-09") {
+		t.Errorf("lapses = %+v", h.rec.lapses)
+	}
+}
+
+// TestBeaconValidation: a beacon with a TAB is refused; after the draw no
+// beacon is taken.
+func TestBeaconValidation(t *testing.T) {
+	h := oneObject(t)
+	h.at(time.Date(2026, 3, 2, 9, 5, 0, 0, china), func() {
+		h.rejected("batch/B1", UpdateBeacon, "a\tb", "beacon")
+	})
+	h.at(time.Date(2026, 3, 2, 10, 30, 0, 0, china), func() {
+		h.rejected("batch/B1", UpdateBeacon, "late", "takes no beacon")
+	})
+	h.resultAndApprove(time.Date(2026, 3, 12, 10, 0, 0, 0, china), time.Date(2026, 3, 13, 10, 0, 0, 0, china), "no_problem")
+	h.run()
+}

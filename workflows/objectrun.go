@@ -1,0 +1,352 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+// objectRun is the object workflow's state.
+type objectRun struct {
+	in    ObjectInput
+	stage inspection.Stage
+	seq   int
+	team  []string
+	// duties holds each planned deadline; busy the update being handled.
+	duties map[string]*duty
+	busy   string
+	rearm  bool
+
+	inspectedOn     *workday.Date
+	result          *inspection.Result
+	revision        int
+	review          *inspection.Review
+	approvedCode    string
+	followUpDone    *workday.Date
+	followUpEntered bool
+}
+
+func newObjectRun(in ObjectInput) *objectRun {
+	return &objectRun{in: in, stage: inspection.Assigned, team: in.Team, duties: map[string]*duty{}}
+}
+
+// register installs the object's query and the updates through which
+// inspectors and officers report; each validator refuses an entry the
+// object's stage does not allow, so illegal transitions never happen.
+func (o *objectRun) register(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (ObjectState, error) { return o.state(), nil }); err != nil {
+		return err
+	}
+	handlers := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateInspected, o.onInspected, o.checkInspected},
+		{UpdateResult, o.onResult, o.checkResult},
+		{UpdateReview, o.onReview, o.checkReview},
+		{UpdateFollowUp, o.onFollowUp, o.checkFollowUp},
+		{UpdateExtend, o.onExtend, o.checkExtend},
+	}
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *objectRun) state() ObjectState {
+	s := ObjectState{Stage: o.stage, Team: o.team, Deadlines: map[string]DeadlineStatus{}, Revision: o.revision}
+	for name, d := range o.duties {
+		s.Deadlines[name] = DeadlineStatus{Due: d.Plan.Due, Unscheduled: d.Plan.Unscheduled, Overdue: d.overdue(), Met: d.Met}
+	}
+	return s
+}
+
+func (o *objectRun) refuseWhileBusy() error {
+	if o.busy != "" {
+		return conflict("object %s is handling a %s entry; try again in a moment", o.in.ObjectKey, o.busy)
+	}
+	return nil
+}
+
+func (o *objectRun) checkInspected(ctx workflow.Context, r Inspected) error {
+	if err := o.refuseWhileBusy(); err != nil {
+		return err
+	}
+	if o.stage != inspection.Assigned {
+		return conflict("object %s is %s; its inspection was already reported", o.in.ObjectKey, o.stage)
+	}
+	if !r.CompletedOn.IsValid() {
+		return invalid(fault.Field("completed_on", "give the day the inspection was completed (YYYY-MM-DD)"))
+	}
+	if r.CompletedOn.After(workday.DateOf(workflow.Now(ctx))) {
+		return invalid(fault.Field("completed_on", "%s is in the future", r.CompletedOn))
+	}
+	return o.checkActor(r.By)
+}
+
+func (o *objectRun) onInspected(ctx workflow.Context, r Inspected) error {
+	d := r.CompletedOn
+	o.inspectedOn = &d
+	return nil
+}
+
+func (o *objectRun) checkResult(ctx workflow.Context, r inspection.Result) error {
+	if err := o.refuseWhileBusy(); err != nil {
+		return err
+	}
+	if (o.stage != inspection.Inspected && o.stage != inspection.Returned) || o.result != nil {
+		return conflict("object %s is %s and takes no result now", o.in.ObjectKey, o.stage)
+	}
+	if err := inspection.CheckResult(r, o.in.County, o.team); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+func (o *objectRun) onResult(ctx workflow.Context, r inspection.Result) (int, error) {
+	ctx = withIO(ctx) // handlers run on the root context
+	o.busy = UpdateResult
+	defer func() { o.busy = "" }()
+	rec := activities.ResultRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Revision: o.revision + 1, Result: r, At: workflow.Now(ctx)}
+	if err := workflow.ExecuteActivity(ctx, tasks.SaveResult, rec).Get(ctx, nil); err != nil {
+		return 0, err
+	}
+	o.revision++
+	o.result = &r
+	return o.revision, nil
+}
+
+func (o *objectRun) checkReview(ctx workflow.Context, r inspection.Review) error {
+	if err := o.refuseWhileBusy(); err != nil {
+		return err
+	}
+	if o.stage != inspection.ResultEntered || o.review != nil {
+		return conflict("object %s is %s; there is no result waiting for review", o.in.ObjectKey, o.stage)
+	}
+	if err := inspection.CheckReview(r, o.in.County); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+func (o *objectRun) onReview(ctx workflow.Context, r inspection.Review) error {
+	ctx = withIO(ctx) // handlers run on the root context
+	o.busy = UpdateReview
+	defer func() { o.busy = "" }()
+	rec := activities.ReviewRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Revision: o.revision, Review: r, At: workflow.Now(ctx)}
+	if err := workflow.ExecuteActivity(ctx, tasks.SaveReview, rec).Get(ctx, nil); err != nil {
+		return err
+	}
+	if r.Approve {
+		o.approvedCode = o.result.Code
+	}
+	o.review = &r
+	return nil
+}
+
+func (o *objectRun) checkFollowUp(ctx workflow.Context, f inspection.FollowUpEntry) error {
+	if err := o.refuseWhileBusy(); err != nil {
+		return err
+	}
+	if o.stage != inspection.FollowUp || o.followUpEntered {
+		return conflict("object %s is %s and has no open follow-up", o.in.ObjectKey, o.stage)
+	}
+	day, err := workday.ParseDate(f.CompletedOn)
+	if err != nil {
+		return invalid(fault.Field("completed_on", "give the day the follow-up was completed (YYYY-MM-DD)"))
+	}
+	if day.After(workday.DateOf(workflow.Now(ctx))) {
+		return invalid(fault.Field("completed_on", "%s is in the future", day))
+	}
+	if o.followUpDone != nil && *o.followUpDone != day {
+		return invalid(fault.Field("completed_on", "the follow-up was reported completed on %s", *o.followUpDone))
+	}
+	if len(f.Actions) == 0 && o.followUpDone != nil {
+		return conflict("the follow-up of object %s is already reported completed; enter its actions", o.in.ObjectKey)
+	}
+	if len(f.Actions) == 0 {
+		return o.checkActor(f.EnteredBy)
+	}
+	if err := inspection.CheckFollowUp(f, o.in.County, o.team); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+// onFollowUp takes the follow-up's completion day (which starts the
+// 15-working-day entry limit) and, when given, its actions (the entry).
+func (o *objectRun) onFollowUp(ctx workflow.Context, f inspection.FollowUpEntry) error {
+	ctx = withIO(ctx) // handlers run on the root context
+	o.busy = UpdateFollowUp
+	defer func() { o.busy = "" }()
+	day, _ := workday.ParseDate(f.CompletedOn)
+	rec := activities.FollowUpRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Entry: f, CompletedOn: day, At: workflow.Now(ctx)}
+	if err := workflow.ExecuteActivity(ctx, tasks.SaveFollowUp, rec).Get(ctx, nil); err != nil {
+		return err
+	}
+	o.followUpDone = &day
+	o.followUpEntered = len(f.Actions) > 0
+	return nil
+}
+
+func (o *objectRun) checkExtend(ctx workflow.Context, e Extension) error {
+	if err := o.refuseWhileBusy(); err != nil {
+		return err
+	}
+	d, ok := o.duties[e.Duty]
+	if !ok || d.Met {
+		return conflict("object %s has no open %s deadline to extend", o.in.ObjectKey, e.Duty)
+	}
+	if d.Plan.Due == nil {
+		return conflict("the %s deadline of object %s has no date yet (the calendar lacks its year)", e.Duty, o.in.ObjectKey)
+	}
+	var ps []fault.Problem
+	if e.WorkingDays < 1 || e.WorkingDays > 60 {
+		ps = append(ps, fault.Problem{Field: "working_days", Message: "must be from 1 to 60"})
+	}
+	if len(e.Reason) == 0 {
+		ps = append(ps, fault.Problem{Field: "reason", Message: "say why the deadline is extended"})
+	}
+	if e.By == "" {
+		ps = append(ps, fault.Problem{Field: "by", Message: "name who extends the deadline"})
+	}
+	if err := fault.Invalids("the extension cannot be accepted", ps); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+// onExtend moves a deadline and re-arms its timers; the reason is recorded.
+func (o *objectRun) onExtend(ctx workflow.Context, e Extension) (workday.Date, error) {
+	ctx = withIO(ctx) // handlers run on the root context
+	o.busy = UpdateExtend
+	defer func() { o.busy = "" }()
+	d := o.duties[e.Duty]
+	old := *d.Plan.Due
+	var p activities.Plan
+	in := activities.PlanInput{Start: &old, WorkingDays: e.WorkingDays, ReminderOffsets: o.in.Policy.ReminderOffsets}
+	if err := workflow.ExecuteActivity(ctx, deadlines.Plan, in).Get(ctx, &p); err != nil {
+		return workday.Date{}, err
+	}
+	if p.Due == nil {
+		return workday.Date{}, conflict("the calendar lacks the schedule of %d; the deadline cannot be extended into it yet", p.Unscheduled)
+	}
+	rec := activities.ExtensionRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Duty: e.Duty,
+		OldDue: old, NewDue: *p.Due, Reason: e.Reason, By: e.By, At: workflow.Now(ctx)}
+	if err := workflow.ExecuteActivity(ctx, tasks.SaveExtension, rec).Get(ctx, nil); err != nil {
+		return workday.Date{}, err
+	}
+	d.Plan, d.Sent = p, 0
+	o.rearm = true
+	o.record(ctx)
+	return *p.Due, nil
+}
+
+func (o *objectRun) checkActor(a inspection.Actor) error {
+	switch {
+	case a.Role == "county_officer" && a.County == o.in.County:
+		return nil
+	case a.Role == "inspector":
+		for _, k := range o.team {
+			if k == a.InspectorKey {
+				return nil
+			}
+		}
+	}
+	return rejectForbidden("only an inspector matched to object %s or a county officer of %s may report on it", o.in.ObjectKey, o.in.County)
+}
+
+// plan computes a duty's deadline; awaitDuty then watches it.
+func (o *objectRun) plan(ctx workflow.Context, name string, in activities.PlanInput) {
+	o.duties[name] = planDuty(ctx, name, in, o.in.Policy.ReminderOffsets)
+	o.record(ctx)
+}
+
+// awaitDuty waits until done, reminding the county before the deadline and
+// escalating when it passes; a duty met late is resolved in the ledger with
+// the working days it was late.
+func (o *objectRun) awaitDuty(ctx workflow.Context, name string, done func() bool) error {
+	d := o.duties[name]
+	hooks := dutyHooks{
+		remind: func(ctx workflow.Context, d *duty, day workday.Date) {
+			o.notice(ctx, fmt.Sprintf("reminder/%s/%s/%s/%s", o.in.BatchID, o.in.ObjectKey, name, day), "county_officer", "reminder",
+				fmt.Sprintf("批次 %s 检查对象 %s：%s期限为 %s，请按时完成", o.in.BatchID, o.in.ObjectKey, dutyChinese[name], d.Plan.Due))
+		},
+		lapse: func(ctx workflow.Context, d *duty) {
+			due := *d.Plan.Due
+			_ = workflow.ExecuteActivity(ctx, tasks.OpenAccountability, activities.Lapse{
+				BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, County: o.in.County, Duty: name, Due: due, At: workflow.Now(ctx)}).Get(ctx, nil)
+			for _, role := range []string{"county_head", "city_coordinator"} {
+				o.notice(ctx, fmt.Sprintf("escalation/%s/%s/%s/%s/%s", o.in.BatchID, o.in.ObjectKey, name, due, role), role, "escalation",
+					fmt.Sprintf("批次 %s 检查对象 %s：%s 未在 %s 前完成%s，已记入问责台账", o.in.BatchID, o.in.ObjectKey, o.in.County, due, dutyChinese[name]))
+			}
+			o.move(ctx, o.stage) // records the overdue flag and tells the county
+		},
+		flag: func(ctx workflow.Context, d *duty) {
+			o.notice(ctx, fmt.Sprintf("calendar-missing/%s/%s/%s", o.in.BatchID, o.in.ObjectKey, name), "city_coordinator", "calendar",
+				fmt.Sprintf("工作日历缺少 %d 年安排，批次 %s 检查对象 %s 的%s期限无法计算，请管理员补充", d.Plan.Unscheduled, o.in.BatchID, o.in.ObjectKey, dutyChinese[name]))
+		},
+	}
+	if err := watchDuty(ctx, d, done, &o.rearm, hooks); err != nil {
+		return err
+	}
+	// An update handler may still be writing; the stage moves after it.
+	if err := workflow.Await(ctx, func() bool { return o.busy == "" }); err != nil {
+		return err
+	}
+	for _, lapsed := range d.Lapsed {
+		resolve(ctx, activities.Lapse{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, County: o.in.County, Duty: name, Due: lapsed})
+	}
+	return nil
+}
+
+// move sets the stage, writes the task row and tells the county.
+func (o *objectRun) move(ctx workflow.Context, s inspection.Stage) {
+	o.stage = s
+	o.record(ctx)
+	overdue := map[string]bool{}
+	for name, d := range o.duties {
+		if d.overdue() {
+			overdue[name] = true
+		}
+	}
+	ev := StageEvent{ObjectKey: o.in.ObjectKey, Stage: s, Overdue: overdue}
+	if err := workflow.SignalExternalWorkflow(ctx, CountyWorkflowID(o.in.BatchID, o.in.County), "", signalObjectStage, ev).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("tell county", "object", o.in.ObjectKey, "error", err)
+	}
+}
+
+// record writes the task row as it stands.
+func (o *objectRun) record(ctx workflow.Context) {
+	o.seq++
+	r := activities.TaskRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, County: o.in.County, Seq: o.seq,
+		Stage: o.stage, Team: o.team, InspectedOn: o.inspectedOn, Overdue: []string{}}
+	dueOf := func(name string) *workday.Date {
+		if d, ok := o.duties[name]; ok {
+			return d.Plan.Due
+		}
+		return nil
+	}
+	r.InspectionDue, r.ResultDue = dueOf(DutyInspection), dueOf(DutyResultEntry)
+	r.FollowUpDue, r.PublicationDue = dueOf(DutyFollowUpEntry), dueOf(DutyPublication)
+	for _, name := range sortedKeys(o.duties) {
+		if o.duties[name].overdue() {
+			r.Overdue = append(r.Overdue, name)
+		}
+	}
+	if err := workflow.ExecuteActivity(ctx, tasks.Record, r).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("record task", "object", o.in.ObjectKey, "error", err)
+	}
+}
+
+func (o *objectRun) notice(ctx workflow.Context, id, role, kind, text string) {
+	send(ctx, notice{ID: id, BatchID: o.in.BatchID, County: o.in.County, ObjectKey: o.in.ObjectKey, Role: role, Kind: kind, Text: text})
+}

@@ -1,0 +1,193 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+// Workflow, query, update and signal names: the API and the workflows share
+// these, and saved histories depend on them, so they never change.
+const (
+	BatchWorkflowName     = "Batch"
+	CountyWorkflowName    = "County"
+	PartitionWorkflowName = "Partition"
+	ObjectWorkflowName    = "Object"
+
+	QueryProgress = "progress" // batch and county: counts by stage
+	QueryState    = "state"    // object: stage, team and deadlines
+
+	UpdateBeacon    = "beacon"    // batch: the public beacon for the draw
+	UpdateMatch     = "match"     // county: run the inspector match
+	UpdateInspected = "inspected" // object: inspection completed
+	UpdateResult    = "result"    // object: result entry
+	UpdateReview    = "review"    // object: approve or return a result
+	UpdateFollowUp  = "follow_up" // object: follow-up completed / entered
+	UpdateExtend    = "extend"    // object: a coordinator extends a deadline
+
+	signalObjectStage   = "object-stage"
+	signalCountyUpdate  = "county-progress"
+	maxObjectsPerWorker = 500 // objects tracked under one partition workflow
+)
+
+// Duties with deadlines, as recorded in the accountability ledger.
+const (
+	DutyMatching      = "matching"
+	DutyInspection    = "inspection"
+	DutyResultEntry   = "result_entry"
+	DutyFollowUpEntry = "follow_up_entry"
+	DutyPublication   = "publication"
+)
+
+// Policy holds the configurable rules of a batch (DOMAIN.md defaults).
+type Policy struct {
+	// BeaconWait is how long the draw waits for a beacon before it proceeds
+	// on the commitment alone.
+	BeaconWait time.Duration `json:"beacon_wait"`
+	// AutoMatchDays: the county has this many working days to run its match
+	// before the system runs it.
+	AutoMatchDays     int `json:"auto_match_days"`
+	ResultEntryDays   int `json:"result_entry_days"`
+	FollowUpEntryDays int `json:"follow_up_entry_days"`
+	PublicationDays   int `json:"publication_days"`
+	// ReminderOffsets: reminders this many working days before each deadline.
+	ReminderOffsets []int `json:"reminder_offsets"`
+	// ProgressEvery gathers a county's stage changes into one report to the
+	// batch, so a burst of results is one signal, not hundreds.
+	ProgressEvery time.Duration `json:"progress_every"`
+}
+
+// DefaultPolicy is the seed notice's and DOMAIN.md's rule set.
+func DefaultPolicy() Policy {
+	return Policy{
+		BeaconWait:        24 * time.Hour,
+		AutoMatchDays:     5,
+		ResultEntryDays:   15,
+		FollowUpEntryDays: 15,
+		PublicationDays:   20,
+		ReminderOffsets:   []int{5, 1},
+		ProgressEvery:     time.Minute,
+	}
+}
+
+// BatchInput starts a batch workflow. The batch row (rules, commitment)
+// exists before the workflow starts.
+type BatchInput struct {
+	BatchID       string       `json:"batch_id"`
+	InspectionEnd workday.Date `json:"inspection_end"`
+	Policy        Policy       `json:"policy"`
+	// Resume carries the state across continue-as-new.
+	Resume *BatchProgress `json:"resume,omitempty"`
+}
+
+// BatchProgress is the answer of the batch's progress query.
+type BatchProgress struct {
+	BatchID  string           `json:"batch_id"`
+	Phase    string           `json:"phase"`
+	Beacon   *string          `json:"beacon,omitempty"`
+	Counties []CountyProgress `json:"counties"`
+	Total    CountyProgress   `json:"total"`
+}
+
+// CountyProgress counts a county's objects by stage.
+type CountyProgress struct {
+	County  string                   `json:"county"`
+	Phase   string                   `json:"phase"`
+	Objects int                      `json:"objects"`
+	Stages  map[inspection.Stage]int `json:"stages"`
+	// Overdue counts objects with a passed deadline, by duty.
+	Overdue map[string]int `json:"overdue"`
+	Done    bool           `json:"done"`
+}
+
+// CountyInput starts a county workflow.
+type CountyInput struct {
+	BatchID       string       `json:"batch_id"`
+	County        string       `json:"county"`
+	Objects       []string     `json:"objects"`
+	InspectionEnd workday.Date `json:"inspection_end"`
+	Policy        Policy       `json:"policy"`
+	Resume        *countyState `json:"resume,omitempty"`
+}
+
+// countyState is what a county workflow carries across continue-as-new.
+type countyState struct {
+	Phase   string                      `json:"phase"`
+	Objects map[string]inspection.Stage `json:"objects"`
+	Overdue map[string]map[string]bool  `json:"overdue"` // object -> duty -> overdue now
+	Teams   map[string][]string         `json:"teams,omitempty"`
+}
+
+// PartitionInput starts the tracking of a slice of a county's objects.
+type PartitionInput struct {
+	Objects []ObjectInput `json:"objects"`
+}
+
+// ObjectInput starts the tracking of one drawn object.
+type ObjectInput struct {
+	BatchID       string       `json:"batch_id"`
+	County        string       `json:"county"`
+	ObjectKey     string       `json:"object_key"`
+	Team          []string     `json:"team"`
+	InspectionEnd workday.Date `json:"inspection_end"`
+	Policy        Policy       `json:"policy"`
+}
+
+// ObjectState is the answer of an object's state query.
+type ObjectState struct {
+	Stage     inspection.Stage          `json:"stage"`
+	Team      []string                  `json:"team"`
+	Deadlines map[string]DeadlineStatus `json:"deadlines"`
+	Revision  int                       `json:"result_revision"`
+}
+
+// DeadlineStatus is one duty's deadline as the object workflow sees it.
+type DeadlineStatus struct {
+	Due         *workday.Date `json:"due,omitempty"`
+	Unscheduled int           `json:"unscheduled_year,omitempty"`
+	Overdue     bool          `json:"overdue"`
+	Met         bool          `json:"met"`
+}
+
+// Inspected reports an inspection completed (with its date).
+type Inspected struct {
+	CompletedOn workday.Date     `json:"completed_on"`
+	By          inspection.Actor `json:"by"`
+}
+
+// Extension moves a deadline by WorkingDays working days.
+type Extension struct {
+	Duty        string `json:"duty"`
+	WorkingDays int    `json:"working_days"`
+	Reason      string `json:"reason"`
+	By          string `json:"by"`
+}
+
+// MatchRequest asks for the county's inspector match (round 1) by a
+// county officer.
+type MatchRequest struct {
+	By     inspection.Actor `json:"by"`
+	Beacon string           `json:"beacon,omitempty"`
+}
+
+// StageEvent tells the county that one object moved.
+type StageEvent struct {
+	ObjectKey string           `json:"object_key"`
+	Stage     inspection.Stage `json:"stage"`
+	Overdue   map[string]bool  `json:"overdue,omitempty"`
+}
+
+// BatchWorkflowID is the business ID of a batch's workflow; a second start
+// of the same batch is rejected by Temporal.
+func BatchWorkflowID(batchID string) string { return "batch/" + batchID }
+
+// CountyWorkflowID names a county's workflow within a batch.
+func CountyWorkflowID(batchID, county string) string {
+	return "batch/" + batchID + "/county/" + county
+}
+
+// ObjectWorkflowID names one drawn object's workflow.
+func ObjectWorkflowID(batchID, objectKey string) string {
+	return "batch/" + batchID + "/object/" + objectKey
+}
