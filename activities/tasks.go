@@ -2,12 +2,14 @@ package activities
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -39,9 +41,16 @@ type TaskRecord struct {
 }
 
 // Record upserts the task row. A write older than the stored one (a late
-// retry) is ignored.
+// retry) is ignored. Entering follow-up opens the object's follow-up (which
+// keeps it out of new draws); closing the task closes it.
 func (t *Tasks) Record(ctx context.Context, r TaskRecord) error {
-	_, err := t.DB.ExecContext(ctx, `
+	return t.inTx(ctx, func(tx *sqlx.Tx) error {
+		return record(ctx, tx, r)
+	})
+}
+
+func record(ctx context.Context, tx *sqlx.Tx, r TaskRecord) error {
+	res, err := tx.ExecContext(ctx, `
 		INSERT INTO tasks (batch_id, object_key, county_code, stage, inspectors, inspection_due, inspected_on,
 		                   result_due, follow_up_due, publication_due, overdue, seq, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
@@ -57,6 +66,20 @@ func (t *Tasks) Record(ctx context.Context, r TaskRecord) error {
 	if err != nil {
 		return fmt.Errorf("record task %s/%s: %w", r.BatchID, r.ObjectKey, err)
 	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	switch r.Stage {
+	case inspection.FollowUp:
+		_, err = tx.ExecContext(ctx, `INSERT INTO object_follow_ups (object_key, batch_id)
+			SELECT $1::text, $2::text WHERE NOT EXISTS (SELECT 1 FROM object_follow_ups WHERE object_key = $1::text AND batch_id = $2::text)`, r.ObjectKey, r.BatchID)
+	case inspection.Closed:
+		_, err = tx.ExecContext(ctx, `UPDATE object_follow_ups SET closed_at = now()
+			WHERE object_key = $1 AND batch_id = $2 AND closed_at IS NULL`, r.ObjectKey, r.BatchID)
+	}
+	if err != nil {
+		return fmt.Errorf("follow-up of %s/%s: %w", r.BatchID, r.ObjectKey, err)
+	}
 	return nil
 }
 
@@ -71,16 +94,14 @@ type ResultRecord struct {
 
 // SaveResult stores a result revision once.
 func (t *Tasks) SaveResult(ctx context.Context, r ResultRecord) error {
-	_, err := t.DB.ExecContext(ctx, `
+	return t.audited(ctx, audit.Entry{Action: "result.enter", Entity: "task", EntityID: r.BatchID + "/" + r.ObjectKey, Actor: r.Result.EnteredBy.String(), Payload: r}, func(tx *sqlx.Tx) (sql.Result, error) {
+		return tx.ExecContext(ctx, `
 		INSERT INTO results (batch_id, object_key, revision, result_code, method, notes, problems_found, entered_by, entered_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (batch_id, object_key, revision) DO NOTHING`,
-		r.BatchID, r.ObjectKey, r.Revision, r.Result.Code, r.Result.Method, r.Result.Notes,
-		inspection.FindsProblem(r.Result.Code), r.Result.EnteredBy.String(), r.At)
-	if err != nil {
-		return fmt.Errorf("save result %s/%s rev %d: %w", r.BatchID, r.ObjectKey, r.Revision, err)
-	}
-	return nil
+			r.BatchID, r.ObjectKey, r.Revision, r.Result.Code, r.Result.Method, r.Result.Notes,
+			inspection.FindsProblem(r.Result.Code), r.Result.EnteredBy.String(), r.At)
+	})
 }
 
 // ReviewRecord is a county officer's decision on a result revision.
@@ -98,14 +119,12 @@ func (t *Tasks) SaveReview(ctx context.Context, r ReviewRecord) error {
 	if r.Review.Approve {
 		decision = "approved"
 	}
-	_, err := t.DB.ExecContext(ctx, `
+	return t.audited(ctx, audit.Entry{Action: "result.review", Entity: "task", EntityID: r.BatchID + "/" + r.ObjectKey, Actor: r.Review.Reviewer.String(), Payload: r}, func(tx *sqlx.Tx) (sql.Result, error) {
+		return tx.ExecContext(ctx, `
 		UPDATE results SET review = $4, review_comment = $5, reviewed_by = $6, reviewed_at = $7
 		WHERE batch_id = $1 AND object_key = $2 AND revision = $3 AND review IS NULL`,
-		r.BatchID, r.ObjectKey, r.Revision, decision, r.Review.Comment, r.Review.Reviewer.String(), r.At)
-	if err != nil {
-		return fmt.Errorf("save review %s/%s rev %d: %w", r.BatchID, r.ObjectKey, r.Revision, err)
-	}
-	return nil
+			r.BatchID, r.ObjectKey, r.Revision, decision, r.Review.Comment, r.Review.Reviewer.String(), r.At)
+	})
 }
 
 // FollowUpRecord is the follow-up of an object: its completion day and,
@@ -126,18 +145,16 @@ func (t *Tasks) SaveFollowUp(ctx context.Context, r FollowUpRecord) error {
 		s := r.Entry.EnteredBy.String()
 		enteredBy, enteredAt = &s, &r.At
 	}
-	_, err := t.DB.ExecContext(ctx, `
+	return t.audited(ctx, audit.Entry{Action: "follow_up.enter", Entity: "task", EntityID: r.BatchID + "/" + r.ObjectKey, Actor: r.Entry.EnteredBy.String(), Payload: r}, func(tx *sqlx.Tx) (sql.Result, error) {
+		return tx.ExecContext(ctx, `
 		INSERT INTO follow_ups (batch_id, object_key, completed_on, actions, notes, entered_by, entered_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (batch_id, object_key) DO UPDATE SET
 			completed_on = EXCLUDED.completed_on, actions = EXCLUDED.actions, notes = EXCLUDED.notes,
 			entered_by = EXCLUDED.entered_by, entered_at = EXCLUDED.entered_at
 		WHERE follow_ups.entered_at IS NULL`,
-		r.BatchID, r.ObjectKey, r.CompletedOn.String(), pq.Array(nonNil(r.Entry.Actions)), r.Entry.Notes, enteredBy, enteredAt)
-	if err != nil {
-		return fmt.Errorf("save follow-up %s/%s: %w", r.BatchID, r.ObjectKey, err)
-	}
-	return nil
+			r.BatchID, r.ObjectKey, r.CompletedOn.String(), pq.Array(nonNil(r.Entry.Actions)), r.Entry.Notes, enteredBy, enteredAt)
+	})
 }
 
 // PublishInput publishes an object's approved result.
@@ -149,13 +166,11 @@ type PublishInput struct {
 
 // Publish makes the approved result public (结果公示), once.
 func (t *Tasks) Publish(ctx context.Context, in PublishInput) error {
-	_, err := t.DB.ExecContext(ctx, `
+	return t.audited(ctx, audit.Entry{Action: "result.publish", Entity: "task", EntityID: in.BatchID + "/" + in.ObjectKey, Actor: "workflow:" + in.BatchID, Payload: in}, func(tx *sqlx.Tx) (sql.Result, error) {
+		return tx.ExecContext(ctx, `
 		INSERT INTO publications (batch_id, object_key, published_at) VALUES ($1, $2, $3)
 		ON CONFLICT (batch_id, object_key) DO NOTHING`, in.BatchID, in.ObjectKey, in.At)
-	if err != nil {
-		return fmt.Errorf("publish %s/%s: %w", in.BatchID, in.ObjectKey, err)
-	}
-	return nil
+	})
 }
 
 // Lapse is a missed deadline: which duty, which unit, when it was due.
@@ -170,15 +185,13 @@ type Lapse struct {
 
 // OpenAccountability writes the ledger entry for a missed deadline.
 func (t *Tasks) OpenAccountability(ctx context.Context, l Lapse) error {
-	_, err := t.DB.ExecContext(ctx, `
+	return t.audited(ctx, audit.Entry{Action: "accountability.open", Entity: "task", EntityID: l.BatchID + "/" + l.ObjectKey, Actor: "workflow:" + l.BatchID, Payload: l}, func(tx *sqlx.Tx) (sql.Result, error) {
+		return tx.ExecContext(ctx, `
 		INSERT INTO accountability (batch_id, object_key, county_code, duty, due, detected_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (batch_id, object_key, duty, due) DO NOTHING`,
-		l.BatchID, l.ObjectKey, l.County, l.Duty, l.Due.String(), l.At)
-	if err != nil {
-		return fmt.Errorf("open accountability %s/%s %s: %w", l.BatchID, l.ObjectKey, l.Duty, err)
-	}
-	return nil
+			l.BatchID, l.ObjectKey, l.County, l.Duty, l.Due.String(), l.At)
+	})
 }
 
 // Resolution closes a ledger entry on the day the duty was finally met.
@@ -223,15 +236,42 @@ type ExtensionRecord struct {
 
 // SaveExtension records a deadline extension once.
 func (t *Tasks) SaveExtension(ctx context.Context, e ExtensionRecord) error {
-	_, err := t.DB.ExecContext(ctx, `
+	return t.audited(ctx, audit.Entry{Action: "deadline.extend", Entity: "task", EntityID: e.BatchID + "/" + e.ObjectKey, Actor: e.By, Payload: e}, func(tx *sqlx.Tx) (sql.Result, error) {
+		return tx.ExecContext(ctx, `
 		INSERT INTO deadline_extensions (batch_id, object_key, duty, old_due, new_due, reason, extended_by, extended_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (batch_id, object_key, duty, new_due) DO NOTHING`,
-		e.BatchID, e.ObjectKey, e.Duty, e.OldDue.String(), e.NewDue.String(), e.Reason, e.By, e.At)
+			e.BatchID, e.ObjectKey, e.Duty, e.OldDue.String(), e.NewDue.String(), e.Reason, e.By, e.At)
+	})
+}
+
+// audited runs write in a transaction and, when it changed a row, appends
+// entry to the audit trail in the same transaction: a retried activity
+// changes nothing and so records nothing twice.
+func (t *Tasks) audited(ctx context.Context, entry audit.Entry, write func(*sqlx.Tx) (sql.Result, error)) error {
+	return t.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := write(tx)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", entry.Action, entry.EntityID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		_, err = audit.Append(ctx, tx, entry)
+		return err
+	})
+}
+
+func (t *Tasks) inTx(ctx context.Context, f func(*sqlx.Tx) error) error {
+	tx, err := t.DB.BeginTxx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("save extension %s/%s %s: %w", e.BatchID, e.ObjectKey, e.Duty, err)
+		return fmt.Errorf("begin: %w", err)
 	}
-	return nil
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func sqlDate(d *workday.Date) any {

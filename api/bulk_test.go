@@ -43,7 +43,7 @@ func newBulkFixture(t *testing.T) bulkFixture {
 		t.Fatal(err)
 	}
 	return bulkFixture{t: t, db: db, region: region,
-		h: NewHandler(Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry()})}
+		h: asAdmin(NewHandler(Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
 }
 
 func (f bulkFixture) do(req *http.Request) *httptest.ResponseRecorder {
@@ -130,7 +130,7 @@ func TestImportAPI(t *testing.T) {
 	if err := f.db.QueryRow(`SELECT o.name, c.actor FROM objects o JOIN library_changes c ON c.entity_key = o.key WHERE o.key = $1`, k[0]).Scan(&name, &actor); err != nil {
 		t.Fatal(err)
 	}
-	if name != "嘉兴甲公司" || actor != "anonymous" {
+	if name != "嘉兴甲公司" || actor != "admin:test" {
 		t.Errorf("stored %q by %q", name, actor)
 	}
 }
@@ -159,11 +159,11 @@ func TestImportAPIListsEveryProblem(t *testing.T) {
 	for _, e := range p.Errors {
 		got = append(got, fmt.Sprintf("%d %s", e.Row, e.Column))
 	}
-	want := []string{"3 A (统一社会信用代码)", "4 C (所属区域)", "5 A (统一社会信用代码)", "6 D (风险等级)"}
+	want := []string{"3 A (统一社会信用代码)", "4 C (所属区域)", "5 A (统一社会信用代码)", "6 A (统一社会信用代码)", "6 D (风险等级)"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("errors %q, want %q", got, want)
 	}
-	if p.Details.ProblemCount != 4 || p.Details.Rows != 5 || p.Details.Written || !strings.Contains(p.Detail, "nothing was imported") {
+	if p.Details.ProblemCount != 5 || p.Details.Rows != 5 || p.Details.Created != 1 || len(p.Details.Problems) != 0 || p.Details.Written || !strings.Contains(p.Detail, "nothing was imported") {
 		t.Errorf("problem %+v", p)
 	}
 	if f.count(k...) != 0 {
@@ -208,7 +208,7 @@ func TestImportAPIBadRequests(t *testing.T) {
 	check("no file", f.do(req), 400, "is missing")
 
 	t.Setenv("IMPORT_MAX_BYTES", "1000")
-	small := bulkFixture{t: t, db: f.db, region: f.region, h: NewHandler(Deps{Log: zap.NewNop(), DB: f.db, Registry: prometheus.NewRegistry()})}
+	small := bulkFixture{t: t, db: f.db, region: f.region, h: asAdmin(NewHandler(Deps{Log: zap.NewNop(), DB: f.db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
 	big := bytes.Repeat([]byte("x"), 1001)
 	check("too large", small.upload("/api/v1/objects/import", "a.csv", big), 413, "larger than the limit of 1000 bytes")
 	check("huge", small.upload("/api/v1/objects/import", "a.csv", bytes.Repeat(big, 200)), 413, "larger than the limit")

@@ -42,7 +42,7 @@ type apiClient struct {
 
 func newLibraryClient(t *testing.T) apiClient {
 	t.Helper()
-	return apiClient{t: t, h: NewHandler(Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry()})}
+	return apiClient{t: t, h: asAdmin(NewHandler(Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
 }
 
 // call sends body (a string is sent as is, anything else as JSON) with
@@ -243,7 +243,7 @@ func TestObjectsAPI(t *testing.T) {
 	// History: who, when, before and after.
 	var h Page[library.Change]
 	a.ok(a.call("GET", objPath(key)+"/history", nil), 200, &h)
-	if len(h.Items) != 3 || h.Items[0].Action != "create" || h.Items[0].Actor != "anonymous" || h.Items[0].Source != "api" ||
+	if len(h.Items) != 3 || h.Items[0].Action != "create" || h.Items[0].Actor != "admin:test" || h.Items[0].Source != "api" ||
 		h.Items[1].Before == nil || h.Items[2].After == nil {
 		t.Errorf("history %+v", h)
 	}

@@ -69,7 +69,7 @@ func NewHandler(d Deps) http.Handler {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 
 	s := &Server{d: d, log: d.Log}
-	s.routes(r.Group("/api/v1"), r.Group("/public"))
+	s.routes(r.Group("/api/v1", s.authenticate()), r.Group("/public"))
 	return r
 }
 

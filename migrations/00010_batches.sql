@@ -61,17 +61,22 @@ CREATE TABLE batch_items (
     FOREIGN KEY (item_code, item_version) REFERENCES check_items (code, version)
 );
 
--- The frozen population, one row per stratum: its object keys sorted
--- bytewise and joined by LF. Merging the strata gives the canonical TSV
--- (DRAW-SPEC) byte for byte; a row per object would cost a second per
--- million objects to write. Stored uncompressed: the keys are read whole
--- at the draw, and compressing them would cost more time than it saves.
+-- The frozen population, one row per stratum and region: the object keys
+-- sorted bytewise, each followed by LF. Merging the rows gives the
+-- canonical TSV (DRAW-SPEC) byte for byte; a row per object would cost a
+-- second per million objects to write. The region is the objects' region
+-- as frozen, which the drawn list records. keys_sha256, the SHA-256 of keys,
+-- lets the draw check in milliseconds that it reads what the freeze hashed.
+-- Stored uncompressed: the keys are read whole, and compressing them would
+-- cost more time than it saves.
 CREATE TABLE batch_population (
-    batch_id text NOT NULL REFERENCES batches (id),
-    stratum  text NOT NULL,
-    size     int  NOT NULL CHECK (size > 0),
-    keys     text NOT NULL,
-    PRIMARY KEY (batch_id, stratum)
+    batch_id    text NOT NULL REFERENCES batches (id),
+    stratum     text NOT NULL,
+    region_code text NOT NULL,
+    size        int  NOT NULL CHECK (size > 0),
+    keys        text NOT NULL,
+    keys_sha256 text NOT NULL CHECK (keys_sha256 ~ '^[0-9a-f]{64}$'),
+    PRIMARY KEY (batch_id, stratum, region_code)
 );
 ALTER TABLE batch_population ALTER COLUMN keys SET STORAGE EXTERNAL;
 
@@ -85,20 +90,22 @@ CREATE TABLE batch_population_items (
 );
 
 -- The drawn list, in the proof's order; region_code is the object's region
--- when it was drawn, county_code the county it is assigned to at lock.
+-- in the population drawn from, county_code the county it is assigned to at
+-- lock.
+-- Written once, by the draw, in the transaction that holds the batch's row:
+-- no foreign keys, whose per-row checks would double the time of storing
+-- a large drawn list, and keys and codes are kept as history even if the
+-- directory changes.
 CREATE TABLE batch_objects (
-    batch_id    text NOT NULL REFERENCES batches (id),
-    position    int  NOT NULL CHECK (position >= 0),
+    batch_id    text NOT NULL,
+    position    int  NOT NULL CHECK (position >= 1),
     object_key  text NOT NULL,
     stratum     text NOT NULL,
     item_codes  text[] NOT NULL CHECK (cardinality(item_codes) > 0),
-    region_code text REFERENCES regions (code),
-    county_code text REFERENCES regions (code),
-    PRIMARY KEY (batch_id, position),
-    UNIQUE (batch_id, object_key)
+    region_code text,
+    county_code text,
+    PRIMARY KEY (batch_id, position)
 );
-CREATE INDEX batch_objects_object_idx ON batch_objects (object_key);
-CREATE INDEX batch_objects_county_idx ON batch_objects (batch_id, county_code, position);
 
 -- Follow-up supervision (后续监管) of an object: while one is open, the
 -- object is left out of new draws. The batch lifecycle writes it.

@@ -45,6 +45,9 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
 		return BatchProgress{}, err
 	}
 	reports := workflow.GetSignalChannel(ctx, signalCountyUpdate)
+	if err := b.acceptBeacon(ctx); err != nil {
+		return BatchProgress{}, err
+	}
 
 	if in.Resume == nil {
 		// 名单抽取. The population is frozen and published before anyone can

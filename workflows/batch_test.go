@@ -112,7 +112,7 @@ func (r *recorder) noticesOf(kind string) []notify.Notification {
 }
 
 type harness struct {
-	t            *testing.T
+	t            testing.TB
 	env          *testsuite.TestWorkflowEnvironment
 	steps        *fakeSteps
 	matcher      *fakeMatcher
@@ -121,7 +121,7 @@ type harness struct {
 	updates      int
 }
 
-func newHarness(t *testing.T, start time.Time, shares []activities.CountyShare) *harness {
+func newHarness(t testing.TB, start time.Time, shares []activities.CountyShare) *harness {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)

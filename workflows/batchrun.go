@@ -30,26 +30,29 @@ func newBatchRun(in BatchInput) *batchRun {
 	return b
 }
 
-// awaitBeacon accepts the beacon by Update until wait has passed; then the
-// draw proceeds with an empty beacon and rests on the commitment alone.
-func (b *batchRun) awaitBeacon(ctx workflow.Context, wait time.Duration) (string, error) {
-	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateBeacon,
+// acceptBeacon takes the beacon by Update, only while the batch awaits it:
+// before the population is frozen a beacon could steer the draw, after the
+// draw it is too late.
+func (b *batchRun) acceptBeacon(ctx workflow.Context) error {
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateBeacon,
 		func(ctx workflow.Context, beacon string) (string, error) {
 			b.beacon = &beacon
 			return beacon, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, beacon string) error {
 			if b.phase != "awaiting_beacon" || b.beacon != nil {
-				return conflict("batch %s is %s and takes no beacon now", b.in.BatchID, b.phase)
+				return conflict("batch %s is %s and takes no beacon now; a beacon is taken once the population is frozen and before the draw", b.in.BatchID, b.phase)
 			}
 			if err := draw.ValidateText("beacon", beacon); err != nil {
 				return invalid(err)
 			}
 			return nil
 		}})
-	if err != nil {
-		return "", err
-	}
+}
+
+// awaitBeacon waits for the beacon until wait has passed; then the draw
+// proceeds with an empty beacon and rests on the commitment alone.
+func (b *batchRun) awaitBeacon(ctx workflow.Context, wait time.Duration) (string, error) {
 	if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return b.beacon != nil }); err != nil {
 		return "", err
 	}

@@ -101,7 +101,7 @@ func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateMatch,
 		func(ctx workflow.Context, r MatchRequest) (activities.MatchResult, error) {
-			return run(withIO(ctx), activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Beacon: r.Beacon, By: r.By.String()})
+			return run(withIO(ctx), activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Beacon: r.Beacon, By: r.By.String(), InspectionEnd: c.in.InspectionEnd})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r MatchRequest) error {
 			if matched || c.matching || c.phase != "awaiting_match" {
@@ -117,7 +117,7 @@ func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error
 	}
 
 	today := workday.DateOf(workflow.Now(ctx))
-	d := planDuty(ctx, DutyMatching, activities.PlanInput{Start: &today, WorkingDays: c.in.Policy.AutoMatchDays}, c.in.Policy.ReminderOffsets)
+	d := planDuty(ctx, DutyMatching, activities.PlanInput{Start: &today, WorkingDays: c.in.Policy.AutoMatchDays}, c.in.Policy)
 	hooks := dutyHooks{
 		remind: func(ctx workflow.Context, d *duty, day workday.Date) {
 			c.notice(ctx, fmt.Sprintf("reminder/%s/%s/matching/%s", c.in.BatchID, c.in.County, day), "county_officer", "reminder",
@@ -126,7 +126,7 @@ func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error
 		lapse: func(ctx workflow.Context, d *duty) {
 			c.rearm = true // counted as overdue in progress until matched
 			c.escalate(ctx, d)
-			if _, err := run(ctx, activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Auto: true, By: "system:auto-match"}); err != nil {
+			if _, err := run(ctx, activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Auto: true, By: "system:auto-match", InspectionEnd: c.in.InspectionEnd}); err != nil {
 				c.notice(ctx, fmt.Sprintf("auto-match-failed/%s/%s", c.in.BatchID, c.in.County), "city_coordinator", "escalation",
 					fmt.Sprintf("批次 %s %s 自动匹配失败：%v", c.in.BatchID, c.in.County, err))
 			}

@@ -9,12 +9,9 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
-// Reminders go out at 09:00 China time on their day; a deadline passes at
-// the end of its due day.
-const reminderHour = 9 * time.Hour
-
-func reminderAt(d workday.Date) time.Time { return d.Start().Add(reminderHour) }
-func lapseAt(d workday.Date) time.Time    { return d.AddDays(1).Start() }
+// A reminder goes out at the policy's time of day (China time) on its day;
+// a deadline passes at the end of its due day.
+func lapseAt(d workday.Date) time.Time { return d.AddDays(1).Start() }
 
 // duty is one deadline being watched: how it was planned, which reminders
 // went out, and the due days that passed unmet (an extension can add one).
@@ -25,7 +22,9 @@ type duty struct {
 	Sent    int                  `json:"sent"`
 	Lapsed  []workday.Date       `json:"lapsed,omitempty"`
 	Flagged bool                 `json:"flagged,omitempty"`
-	Met     bool                 `json:"met,omitempty"`
+	// RemindAt is the time of day reminders go out.
+	RemindAt time.Duration `json:"remind_at"`
+	Met      bool          `json:"met,omitempty"`
 }
 
 func (d *duty) overdue() bool { return !d.Met && len(d.Lapsed) > 0 }
@@ -76,7 +75,7 @@ func watchDuty(ctx workflow.Context, d *duty, done func() bool, rearm *bool, h d
 		reminder := d.Sent < len(d.Plan.Reminders)
 		switch {
 		case reminder:
-			at = reminderAt(d.Plan.Reminders[d.Sent])
+			at = d.Plan.Reminders[d.Sent].Start().Add(d.RemindAt)
 		case !d.lapsedNow():
 			at = lapseAt(*d.Plan.Due)
 		default:
@@ -109,9 +108,9 @@ func watchDuty(ctx workflow.Context, d *duty, done func() bool, rearm *bool, h d
 }
 
 // planDuty computes a deadline through the calendar activity.
-func planDuty(ctx workflow.Context, name string, in activities.PlanInput, offsets []int) *duty {
-	in.ReminderOffsets = offsets
-	d := &duty{Name: name, Input: in}
+func planDuty(ctx workflow.Context, name string, in activities.PlanInput, p Policy) *duty {
+	in.ReminderOffsets = p.ReminderOffsets
+	d := &duty{Name: name, Input: in, RemindAt: p.ReminderTime}
 	if err := workflow.ExecuteActivity(ctx, deadlines.Plan, in).Get(ctx, &d.Plan); err != nil {
 		// A plan that cannot be made at all is treated like a missing
 		// calendar: flagged, and tried again daily.

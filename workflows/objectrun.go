@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -52,6 +53,7 @@ func (o *objectRun) register(ctx workflow.Context) error {
 		{UpdateReview, o.onReview, o.checkReview},
 		{UpdateFollowUp, o.onFollowUp, o.checkFollowUp},
 		{UpdateExtend, o.onExtend, o.checkExtend},
+		{UpdateReplace, o.onReplace, o.checkReplace},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
@@ -95,7 +97,9 @@ func (o *objectRun) checkInspected(ctx workflow.Context, r Inspected) error {
 func (o *objectRun) onInspected(ctx workflow.Context, r Inspected) error {
 	d := r.CompletedOn
 	o.inspectedOn = &d
-	return nil
+	// Answer once the task has moved on, so that the caller's next entry
+	// (the result) finds it ready.
+	return workflow.Await(ctx, func() bool { return o.stage != inspection.Assigned })
 }
 
 func (o *objectRun) checkResult(ctx workflow.Context, r inspection.Result) error {
@@ -121,7 +125,8 @@ func (o *objectRun) onResult(ctx workflow.Context, r inspection.Result) (int, er
 	}
 	o.revision++
 	o.result = &r
-	return o.revision, nil
+	o.busy = ""
+	return o.revision, workflow.Await(ctx, func() bool { return o.stage == inspection.ResultEntered })
 }
 
 func (o *objectRun) checkReview(ctx workflow.Context, r inspection.Review) error {
@@ -149,7 +154,8 @@ func (o *objectRun) onReview(ctx workflow.Context, r inspection.Review) error {
 		o.approvedCode = o.result.Code
 	}
 	o.review = &r
-	return nil
+	o.busy = ""
+	return workflow.Await(ctx, func() bool { return o.stage != inspection.ResultEntered })
 }
 
 func (o *objectRun) checkFollowUp(ctx workflow.Context, f inspection.FollowUpEntry) error {
@@ -194,7 +200,11 @@ func (o *objectRun) onFollowUp(ctx workflow.Context, f inspection.FollowUpEntry)
 	}
 	o.followUpDone = &day
 	o.followUpEntered = len(f.Actions) > 0
-	return nil
+	o.busy = ""
+	return workflow.Await(ctx, func() bool {
+		_, planned := o.duties[DutyFollowUpEntry]
+		return planned && (!o.followUpEntered || o.stage == inspection.Closed)
+	})
 }
 
 func (o *objectRun) checkExtend(ctx workflow.Context, e Extension) error {
@@ -250,6 +260,45 @@ func (o *objectRun) onExtend(ctx workflow.Context, e Extension) (workday.Date, e
 	return *p.Due, nil
 }
 
+func (o *objectRun) checkReplace(ctx workflow.Context, r Replacement) error {
+	if err := o.refuseWhileBusy(); err != nil {
+		return err
+	}
+	if o.stage == inspection.Closed {
+		return conflict("object %s is closed; its team no longer changes", o.in.ObjectKey)
+	}
+	if r.By.Role != "county_officer" || r.By.County != o.in.County {
+		return rejectForbidden("only a county officer of %s replaces inspectors of its objects", o.in.County)
+	}
+	var ps []fault.Problem
+	if !slices.Contains(o.team, r.InspectorKey) {
+		ps = append(ps, fault.Problem{Field: "inspector_key", Message: fmt.Sprintf("%q is not on the team of object %s (team: %v)", r.InspectorKey, o.in.ObjectKey, o.team)})
+	}
+	if len(r.Reason) == 0 {
+		ps = append(ps, fault.Problem{Field: "reason", Message: "say why the inspector is replaced"})
+	}
+	if err := fault.Invalids("the replacement cannot be accepted", ps); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+// onReplace replaces one inspector by the next in the published match
+// order (DRAW-SPEC §2, round + 1); results already entered stay.
+func (o *objectRun) onReplace(ctx workflow.Context, r Replacement) (activities.ReplaceResult, error) {
+	ctx = withIO(ctx) // handlers run on the root context
+	o.busy = UpdateReplace
+	defer func() { o.busy = "" }()
+	var res activities.ReplaceResult
+	in := activities.ReplaceInput{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, InspectorKey: r.InspectorKey, Reason: r.Reason, By: r.By.String()}
+	if err := workflow.ExecuteActivity(ctx, matching.Replace, in).Get(ctx, &res); err != nil {
+		return res, err
+	}
+	o.team = res.Team
+	o.record(ctx)
+	return res, nil
+}
+
 func (o *objectRun) checkActor(a inspection.Actor) error {
 	switch {
 	case a.Role == "county_officer" && a.County == o.in.County:
@@ -266,7 +315,7 @@ func (o *objectRun) checkActor(a inspection.Actor) error {
 
 // plan computes a duty's deadline; awaitDuty then watches it.
 func (o *objectRun) plan(ctx workflow.Context, name string, in activities.PlanInput) {
-	o.duties[name] = planDuty(ctx, name, in, o.in.Policy.ReminderOffsets)
+	o.duties[name] = planDuty(ctx, name, in, o.in.Policy)
 	o.record(ctx)
 }
 

@@ -1,20 +1,19 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
+
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
 
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
-// Workflow, query, update and signal names: the API and the workflows share
-// these, and saved histories depend on them, so they never change.
+// Query, update and signal names: the API and the workflows share these,
+// and saved histories depend on them (as on the workflow functions' names),
+// so they never change.
 const (
-	BatchWorkflowName     = "Batch"
-	CountyWorkflowName    = "County"
-	PartitionWorkflowName = "Partition"
-	ObjectWorkflowName    = "Object"
-
 	QueryProgress = "progress" // batch and county: counts by stage
 	QueryState    = "state"    // object: stage, team and deadlines
 
@@ -25,6 +24,7 @@ const (
 	UpdateReview    = "review"    // object: approve or return a result
 	UpdateFollowUp  = "follow_up" // object: follow-up completed / entered
 	UpdateExtend    = "extend"    // object: a coordinator extends a deadline
+	UpdateReplace   = "replace"   // object: replace one inspector of the team
 
 	signalObjectStage   = "object-stage"
 	signalCountyUpdate  = "county-progress"
@@ -53,6 +53,8 @@ type Policy struct {
 	PublicationDays   int `json:"publication_days"`
 	// ReminderOffsets: reminders this many working days before each deadline.
 	ReminderOffsets []int `json:"reminder_offsets"`
+	// ReminderTime is when on its day (China time) a reminder goes out.
+	ReminderTime time.Duration `json:"reminder_time"`
 	// ProgressEvery gathers a county's stage changes into one report to the
 	// batch, so a burst of results is one signal, not hundreds.
 	ProgressEvery time.Duration `json:"progress_every"`
@@ -67,6 +69,7 @@ func DefaultPolicy() Policy {
 		FollowUpEntryDays: 15,
 		PublicationDays:   20,
 		ReminderOffsets:   []int{5, 1},
+		ReminderTime:      9 * time.Hour,
 		ProgressEvery:     time.Minute,
 	}
 }
@@ -164,6 +167,14 @@ type Extension struct {
 	By          string `json:"by"`
 }
 
+// Replacement asks to replace one inspector of an object's team (sick,
+// recused late); the reason is recorded.
+type Replacement struct {
+	InspectorKey string           `json:"inspector_key"`
+	Reason       string           `json:"reason"`
+	By           inspection.Actor `json:"by"`
+}
+
 // MatchRequest asks for the county's inspector match (round 1) by a
 // county officer.
 type MatchRequest struct {
@@ -190,4 +201,35 @@ func CountyWorkflowID(batchID, county string) string {
 // ObjectWorkflowID names one drawn object's workflow.
 func ObjectWorkflowID(batchID, objectKey string) string {
 	return "batch/" + batchID + "/object/" + objectKey
+}
+
+// Validate reports every setting of p that cannot work, naming the field.
+func (p Policy) Validate() error {
+	var ps []fault.Problem
+	days := func(field string, n int) {
+		if n < 1 || n > 60 {
+			ps = append(ps, fault.Problem{Field: "policy." + field, Message: fmt.Sprintf("must be from 1 to 60 working days, got %d", n)})
+		}
+	}
+	days("auto_match_days", p.AutoMatchDays)
+	days("result_entry_days", p.ResultEntryDays)
+	days("follow_up_entry_days", p.FollowUpEntryDays)
+	days("publication_days", p.PublicationDays)
+	seen := map[int]bool{}
+	for i, off := range p.ReminderOffsets {
+		if off < 0 || off > 30 || seen[off] {
+			ps = append(ps, fault.Problem{Field: fmt.Sprintf("policy.reminder_offsets[%d]", i), Message: "must be a distinct number of working days from 0 to 30"})
+		}
+		seen[off] = true
+	}
+	if p.BeaconWait < 0 || p.BeaconWait > 30*24*time.Hour {
+		ps = append(ps, fault.Problem{Field: "policy.beacon_wait", Message: "must be between 0 and 30 days"})
+	}
+	if p.ReminderTime < 0 || p.ReminderTime >= 24*time.Hour {
+		ps = append(ps, fault.Problem{Field: "policy.reminder_time", Message: "must be a time of day, from 0 to 23h59m"})
+	}
+	if p.ProgressEvery < 0 || p.ProgressEvery > time.Hour {
+		ps = append(ps, fault.Problem{Field: "policy.progress_every", Message: "must be between 0 and 1 hour"})
+	}
+	return fault.Invalids("the batch policy cannot work", ps)
 }

@@ -178,9 +178,11 @@ func BenchmarkDraw(b *testing.B) {
 	b.ReportMetric(o.Seconds(), "ours-s")
 	b.ReportMetric(bl.Seconds()/o.Seconds(), "speedup")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
-	b.Logf("%d objects, 40 strata, median of %d: ours %v (freeze %v, draw %v), baseline %v, ratio %.1f×, peak RSS %.0f MB (VmHWM of this process, reset before each draw)",
+	b.Logf("%d objects, 40 strata, %d runs: ours median %v (freeze %v, draw %v), best %v; baseline median %v, best %v; "+
+		"ratio of medians %.1f×, of bests %.1f×; peak RSS %.0f MB (VmHWM of this process, reset before each freeze)",
 		objectCount(), len(ours), o.Round(time.Millisecond), f.Round(time.Millisecond), (o - f).Round(time.Millisecond),
-		bl.Round(time.Millisecond), bl.Seconds()/o.Seconds(), float64(peak)/(1<<20))
+		slices.Min(ours).Round(time.Millisecond), bl.Round(time.Millisecond), slices.Min(base).Round(time.Millisecond),
+		bl.Seconds()/o.Seconds(), slices.Min(base).Seconds()/slices.Min(ours).Seconds(), float64(peak)/(1<<20))
 }
 
 // baseline draws batch id's strata the common way and returns the number

@@ -80,7 +80,7 @@ func runDev(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("embedded Temporal dev server running", zap.String("address", ts.Address), zap.String("web_ui", ts.UIURL))
 	}
 
-	err = serve(ctx, cfg, log, roles{api: true, worker: true, migrate: true}, ln, extra)
+	err = serve(ctx, cfg, log, roles{api: true, worker: true, migrate: true, seedDemo: cfg.DemoData}, ln, extra)
 	if cause := context.Cause(ctx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}

@@ -86,7 +86,7 @@ func TestImportCommandPrintsEveryProblem(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.csv")
 	writeText(t, bad, "统一社会信用代码,名称,所属区域,风险等级\n"+k+",甲,南湖区,\n"+k[:17]+"?,乙,南湖区,\n"+k+",丙,火星,极高\n")
 	_, errOut, err := cliRun("import", "objects", bad, "--database-url", url)
-	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "3 problem(s); nothing was imported") {
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "4 problem(s); nothing was imported") {
 		t.Fatalf("error %v", err)
 	}
 	want := []string{

@@ -27,8 +27,11 @@ Usage:
   spotcheck migrate up|down|status
   spotcheck token create|list|revoke   API keys (token create --role ROLE ... prints the key once)
   spotcheck audit verify        check the hash chain of the audit trail
+  spotcheck verify-match --proof FILE|URL   recompute a match proof (URL: --token or SPOTCHECK_TOKEN)
+  spotcheck verify-draw --proof FILE|URL --population FILE|URL   recompute a published draw
   spotcheck import objects|inspectors FILE   bulk import from CSV or XLSX (--dry-run, --encoding)
   spotcheck export objects|inspectors        export as CSV or XLSX (-o FILE, --template)
+  spotcheck demo seed [--if-empty]   load the demo data set (Jiaxing: 20,000 objects, 150 inspectors)
   spotcheck version
 
 Run "spotcheck COMMAND -h" for the flags of a command; every flag also has an
@@ -79,10 +82,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "verify-match":
+		return runVerifyMatch(ctx, rest, stdout, stderr)
+	case "verify-draw":
+		return runVerifyDraw(ctx, rest, stdout, stderr)
 	case "import":
 		return runImport(ctx, rest, stdout, stderr)
 	case "export":
 		return runExport(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, buildVersion())
 		return nil

@@ -135,7 +135,7 @@ func TestDevComesBackAfterKill9(t *testing.T) {
 	httpPort, tPort, uiPort := freePort(t), freePort(t), freePort(t)
 	env := append(os.Environ(),
 		"SPOTCHECK_TEST_RUN_MAIN=1", "DATABASE_URL=", "TEMPORAL_ADDRESS=",
-		"DATA_DIR="+data, "TEMPORAL_CLI="+cli,
+		"DATA_DIR="+data, "TEMPORAL_CLI="+cli, "DEMO_DATA=false",
 		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
 		"TEMPORAL_DEV_PORT="+strconv.Itoa(tPort), "TEMPORAL_UI_PORT="+strconv.Itoa(uiPort))
 	base := "http://127.0.0.1:" + strconv.Itoa(httpPort)

@@ -22,8 +22,9 @@ import (
 	"github.com/spotcheck-gov/spotcheck/migrations"
 )
 
-// roles says which parts of the system one process runs.
-type roles struct{ api, worker, migrate bool }
+// roles says which parts of the system one process runs; seedDemo loads
+// the demo data into an empty database after the migrations.
+type roles struct{ api, worker, migrate, seedDemo bool }
 
 // parseFlags registers the settings on a flag set named for the command and
 // parses args.
@@ -85,6 +86,11 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		}
 		log.Info("database schema is up to date")
 	}
+	if r.seedDemo {
+		if err := seedDemo(ctx, db, log); err != nil {
+			return err
+		}
+	}
 	reg := telemetry.NewRegistry()
 	if err := telemetry.RegisterDB(reg, db.DB); err != nil {
 		return fmt.Errorf("register database metrics: %w", err)
@@ -117,7 +123,12 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		for k, v := range extraReady {
 			ready[k] = v
 		}
-		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready, Version: buildVersion()})
+		authn, err := newAuthenticator(ctx, cfg, db, log)
+		if err != nil {
+			return err
+		}
+		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
+			Version: buildVersion(), Auth: authn})
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
 	} else {
 		<-ctx.Done()

@@ -1,15 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"context"
+
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/archive"
+	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
+	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
+	"github.com/spotcheck-gov/spotcheck/workflows"
 )
 
 // newWorker creates the worker and registers every workflow and activity.
@@ -18,7 +25,21 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 		// Leave half the shutdown budget to the HTTP drain and the rest.
 		WorkerStopTimeout: cfg.ShutdownTimeout / 2,
 	})
-	w.RegisterActivity(&activities.Deadlines{Calendars: workday.NewStore(db)})
+	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow} {
+		w.RegisterWorkflow(wf)
+	}
+	calendars := workday.NewStore(db)
+	batches := batch.NewService(db)
+	w.RegisterActivity(&activities.Deadlines{Calendars: calendars})
+	w.RegisterActivity(&activities.Tasks{DB: db, Calendars: calendars})
+	matcher := matching.NewService(db)
+	w.RegisterActivity(&activities.Matching{Matcher: matcher, Replacer: matcher})
+	w.RegisterActivity(&activities.Batches{
+		Steps: activities.BatchSteps{Service: batches, DB: db},
+		Closing: &archive.Closer{DB: db, Population: func(ctx context.Context, id string, w *bytes.Buffer) error {
+			return batches.WritePopulation(ctx, id, w)
+		}},
+	})
 	w.RegisterActivity(&activities.Notifier{Store: notify.NewStore(db), Channels: notifyChannels(cfg, log), Log: log.Named("notify")})
 	return w
 }

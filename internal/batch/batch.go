@@ -11,7 +11,6 @@
 package batch
 
 import (
-	"os"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -79,7 +78,9 @@ type DrawnObject struct {
 	Name      string   `json:"name"` // the object's name in the directory now
 	Stratum   string   `json:"stratum"`
 	ItemCodes []string `json:"item_codes"` // every item of the batch the visit checks
-	// RegionCode is the object's region when it was drawn.
+	// RegionCode is the object's region in the population drawn from, as
+	// frozen: the region its stratum label names when region is a
+	// stratum key.
 	RegionCode string `json:"region_code,omitempty"`
 	CountyCode string `json:"county_code,omitempty"` // set at lock
 }
@@ -102,11 +103,15 @@ type Service struct {
 	// spec's vectors with theirs.
 	nonce func() ([]byte, error)
 	now   func() time.Time
+	// scanParts is how many connections share the scan of the objects
+	// table at a freeze, once it has sharedScanFrom pages.
+	scanParts      int
+	sharedScanFrom int64
 }
 
 // NewService returns the batch service over db.
 func NewService(db *sqlx.DB) *Service {
-	return &Service{db: db, nonce: draw.NewNonce, now: time.Now}
+	return &Service{db: db, nonce: draw.NewNonce, now: time.Now, scanParts: 2, sharedScanFrom: minSharedScan}
 }
 
 // A CreateRequest asks for a new batch. ID is the caller's business ID,
@@ -151,7 +156,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Batch, error) 
 		}
 
 		now := s.now()
-		groups, err := queryGroups(ctx, tx, r, req.ID, now, keysFor(r, noKeys))
+		groups, err := queryGroups(ctx, tx, r, req.ID, now, keysFor(r, noKeys), wholeTable)
 		if err != nil {
 			return err
 		}
@@ -266,7 +271,9 @@ func emptyError(r *rules, excluded Excluded) error {
 // published before the seed can be known: the batch is frozen. Freezing a
 // batch again returns it unchanged.
 func (s *Service) Freeze(ctx context.Context, id string) (Batch, error) {
-	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
+	// Repeatable read: the connections that share the scan of the
+	// directory import this transaction's snapshot.
+	err := s.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead}, func(tx *sqlx.Tx) error {
 		var row struct {
 			State       State     `db:"state"`
 			Rules       []byte    `db:"rules"`
@@ -291,32 +298,30 @@ func (s *Service) Freeze(ctx context.Context, id string) (Batch, error) {
 		}
 
 		now := s.now()
-		t0 := time.Now()
-		groups, err := queryGroups(ctx, tx, r, id, now, keysFor(r, eligibleKeys))
+		groups, err := s.scanPopulation(ctx, tx, r, id, now, keysFor(r, eligibleKeys))
 		if err != nil {
 			return err
 		}
-		phase("query", &t0)
 		p := buildPopulation(r, groups, *r.Exclusions.WindowDays > 0, now)
-		if len(p.entries) == 0 {
+		if p.size == 0 {
 			return emptyError(r, p.exclusions.Total)
 		}
-		phase("build", &t0)
+		strata, err := strata(p.runs, p.quotas)
+		if err != nil {
+			return fmt.Errorf("freeze batch %s: %w", id, err)
+		}
+		// Storing the runs and hashing the canonical form need each other
+		// not: the database stores while this goroutine hashes.
+		storing := make(chan error, 1)
+		go func() { storing <- writePopulation(ctx, tx, id, p) }()
 		var cw countingWriter
-		hash, err := draw.WritePopulation(&cw, p.entries)
-		if err != nil {
-			return fmt.Errorf("freeze batch %s: %w", id, err)
-		}
-		phase("hash", &t0)
-		strata, err := draw.Strata(p.entries, p.quotas)
-		if err != nil {
-			return fmt.Errorf("freeze batch %s: %w", id, err)
-		}
-		phase("strata", &t0)
-		if err := writePopulation(ctx, tx, id, p); err != nil {
+		hash, err := draw.WritePopulation(&cw, mergeRuns(p.runs, p.size))
+		if err := <-storing; err != nil {
 			return err
 		}
-		phase("store", &t0)
+		if err != nil {
+			return fmt.Errorf("freeze batch %s: %w", id, err)
+		}
 		strataJSON, err := json.Marshal(strata)
 		if err != nil {
 			return err
@@ -328,7 +333,7 @@ func (s *Service) Freeze(ctx context.Context, id string) (Batch, error) {
 		frozenAt := later(s.now(), row.CommittedAt)
 		return transition(ctx, tx, id, row.State, Frozen, `
 			population_hash = $4, population_size = $5, population_bytes = $6, strata = $7, exclusions = $8, frozen_at = $9`,
-			hash, len(p.entries), cw.n, strataJSON, exclJSON, frozenAt)
+			hash, p.size, cw.n, strataJSON, exclJSON, frozenAt)
 	})
 	if err != nil {
 		return Batch{}, err
@@ -405,28 +410,18 @@ func (s *Service) Draw(ctx context.Context, id, beacon string) (Batch, error) {
 			return fmt.Errorf("decode exclusions of batch %s: %w", id, err)
 		}
 
-		t0 := time.Now()
-		entries, err := loadPopulation(ctx, tx, id)
+		// Once the nonce is revealed nothing can be corrected: the runs
+		// are checked against their digests, taken when the population
+		// was hashed and published.
+		runs, entries, err := loadPopulation(ctx, tx, id, false)
 		if err != nil {
 			return err
 		}
-		phase("load", &t0)
-		// Once the nonce is revealed nothing can be corrected: check that
-		// the population drawn from is the one published at the freeze.
-		hash, err := draw.PopulationHash(entries)
-		if err != nil {
-			return fmt.Errorf("batch %s: %w", id, err)
-		}
-		if hash != row.PopulationHash.String {
-			return fmt.Errorf("batch %s: the stored population hashes to %s, not the published %s", id, hash, row.PopulationHash.String)
-		}
-		phase("rehash", &t0)
 		seed := draw.Seed(id, nonce, beacon)
 		res, err := draw.Draw(seed, entries, quotas)
 		if err != nil {
 			return fmt.Errorf("draw batch %s: %w", id, err)
 		}
-		phase("draw", &t0)
 		if err := sameStrata(res.Strata, strata); err != nil {
 			return fmt.Errorf("draw batch %s: %w", id, err)
 		}
@@ -455,12 +450,9 @@ func (s *Service) Draw(ctx context.Context, id, beacon string) (Batch, error) {
 		if err != nil {
 			return fmt.Errorf("encode proof of batch %s: %w", id, err)
 		}
-		phase("proofjson", &t0)
-		if err := writeDrawn(ctx, tx, id, res.Drawn); err != nil {
+		if err := writeDrawn(ctx, tx, id, res.Drawn, regionsOf(runs, res.Drawn)); err != nil {
 			return err
 		}
-		phase("writedrawn", &t0)
-		defer phase("update", &t0)
 		return transition(ctx, tx, id, row.State, Drawn, `
 			beacon = $4, seed = $5, drawn_count = $6, proof = $7, drawn_at = $8`,
 			beacon, proof.Seed, len(res.Drawn), string(proofJSON), drawnAt)
@@ -486,36 +478,59 @@ func sameStrata(got, want []draw.Stratum) error {
 	return nil
 }
 
-// writeDrawn stores the drawn list with each object's items and its region
-// now.
-func writeDrawn(ctx context.Context, tx *sqlx.Tx, id string, drawn []draw.Entry) error {
+// writeDrawn stores the drawn list with each object's items and region.
+func writeDrawn(ctx context.Context, tx *sqlx.Tx, id string, drawn []draw.Entry, regions []string) error {
 	if len(drawn) == 0 {
 		return nil
 	}
-	positions := make([]int64, len(drawn))
-	keys := make([]string, len(drawn))
-	strata := make([]string, len(drawn))
-	for i, e := range drawn {
-		positions[i], keys[i], strata[i] = int64(i+1), e.ObjectKey, e.Stratum
-	}
 	// The items of an object of a joint draw that more than one applies
 	// to were stored at the freeze; any other has its label's item.
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO batch_objects (batch_id, position, object_key, stratum, item_codes, region_code)
-		SELECT $1, d.position, d.key, d.stratum,
-			coalesce(pi.item_codes, ARRAY[split_part(substr(d.stratum, 6), ';', 1)]), o.region_code
-		FROM unnest($2::int[], $3::text[], $4::text[]) AS d (position, key, stratum)
-		LEFT JOIN objects o ON o.key = d.key
-		LEFT JOIN batch_population_items pi ON pi.batch_id = $1 AND pi.object_key = d.key`,
-		id, pq.Array(positions), pq.Array(keys), pq.Array(strata))
+	items := map[string]string{}
+	rows, err := tx.QueryContext(ctx, `SELECT object_key, item_codes FROM batch_population_items WHERE batch_id = $1`, id)
 	if err != nil {
+		return fmt.Errorf("read items of the joint objects: %w", err)
+	}
+	for rows.Next() {
+		var key, codes string
+		if err := rows.Scan(&key, &codes); err != nil {
+			rows.Close()
+			return fmt.Errorf("read items of the joint objects: %w", err)
+		}
+		items[key] = codes
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read items of the joint objects: %w", err)
+	}
+
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("batch_objects", "batch_id", "position", "object_key", "stratum", "item_codes", "region_code"))
+	if err != nil {
+		return fmt.Errorf("store drawn list of batch %s: %w", id, err)
+	}
+	defer stmt.Close()
+	for i, e := range drawn {
+		codes, ok := items[e.ObjectKey]
+		if !ok {
+			codes = "{" + itemOfLabel(e.Stratum) + "}"
+		}
+		if _, err := stmt.ExecContext(ctx, id, i+1, e.ObjectKey, e.Stratum, codes, regions[i]); err != nil {
+			return fmt.Errorf("store drawn list of batch %s: %w", id, err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
 		return fmt.Errorf("store drawn list of batch %s: %w", id, err)
 	}
 	return nil
 }
 
+// itemOfLabel returns the item code of a stratum label.
+func itemOfLabel(label string) string {
+	code, _, _ := strings.Cut(strings.TrimPrefix(label, "item="), ";")
+	return code
+}
+
 // Lock locks the drawn list and assigns each drawn object to its county
-// (锁定分配至县): the county of an object is its region at the draw, or the
+// (锁定分配至县): the county of an object is its region as drawn, or the
 // region's parent when that parent has a parent itself (a town or street
 // under a county). It returns the number of objects per county. Locking
 // again returns the same counts.
@@ -864,7 +879,7 @@ func (s *Service) WritePopulation(ctx context.Context, id string, w io.Writer) e
 	if !row.Hash.Valid {
 		return fault.New(fault.NotFound, "batch %s is %s: its population is published once it is frozen", id, row.State)
 	}
-	entries, err := loadPopulation(ctx, s.db, id)
+	_, entries, err := loadPopulation(ctx, s.db, id, true)
 	if err != nil {
 		return err
 	}
@@ -878,8 +893,19 @@ func (s *Service) WritePopulation(ctx context.Context, id string, w io.Writer) e
 	return nil
 }
 
-// inTx runs f in a transaction, committed if f returns nil.
+// inTx runs f in a transaction, committed if f returns nil. A
+// repeatable-read transaction that meets a concurrent change is run again,
+// a few times.
 func (s *Service) inTx(ctx context.Context, opts *sql.TxOptions, f func(*sqlx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, opts, f)
+		if err == nil || !retryable(err) || attempt == 5 {
+			return err
+		}
+	}
+}
+
+func (s *Service) tryTx(ctx context.Context, opts *sql.TxOptions, f func(*sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -888,8 +914,6 @@ func (s *Service) inTx(ctx context.Context, opts *sql.TxOptions, f func(*sqlx.Tx
 	if err := f(tx); err != nil {
 		return err
 	}
-	t0 := time.Now()
-	defer phase("commit", &t0)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -908,11 +932,4 @@ func later(now, prev time.Time) time.Time {
 		return prev
 	}
 	return now
-}
-
-func phase(name string, t0 *time.Time) {
-	if os.Getenv("PHASES") != "" {
-		fmt.Fprintf(os.Stderr, "phase %-12s %v\n", name, time.Since(*t0))
-	}
-	*t0 = time.Now()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/draw"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
 // simpleBatch stores an item and n objects of it spread over risks and
@@ -631,6 +632,66 @@ func TestNotFound(t *testing.T) {
 	} {
 		if err := call(); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// A freeze that shares its scan among connections freezes the same
+// population as one that does not.
+func TestSharedScan(t *testing.T) {
+	f := newFixture(t)
+	req := simpleBatch(f, 300)
+	req.Rules.StrataKeys = []string{"risk"} // regions are then kept apart within strata
+	f.exec(`UPDATE objects SET last_inspected_at = current_date - 3 WHERE key IN (SELECT key FROM objects WHERE key LIKE $1 ORDER BY key LIMIT 30)`, "91"+f.sfx+"%")
+	var batches []Batch
+	for i, parts := range []int{1, 2, 5} {
+		f.s.scanParts, f.s.sharedScanFrom = parts, 0
+		req.ID = f.id(fmt.Sprintf("shared-%d", i))
+		if _, err := f.s.Create(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		b, err := f.s.Freeze(ctx, req.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches = append(batches, b)
+	}
+	for _, b := range batches[1:] {
+		if b.PopulationHash != batches[0].PopulationHash || b.PopulationSize+b.Exclusions.Total.Total() != 300 ||
+			b.Exclusions.Total.RecentlyInspected == 0 || b.Exclusions.Total != batches[0].Exclusions.Total ||
+			!sameStrataCounts(b.Strata, batches[0].Strata) {
+			t.Fatalf("shared scan froze %+v, single scan %+v", b, batches[0])
+		}
+	}
+	// A pool with no connection to spare: the freeze scans alone rather
+	// than wait for one.
+	lone := testenv.DB(t)
+	lone.SetMaxOpenConns(1)
+	s := NewService(lone)
+	s.sharedScanFrom = 0
+	req.ID = f.id("shared-lone")
+	if _, err := s.Create(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Freeze(ctx, req.ID)
+	if err != nil || b.PopulationHash != batches[0].PopulationHash {
+		t.Fatalf("freeze with one connection: %v %+v", err, b)
+	}
+
+	var runs int
+	if err := f.db.Get(&runs, `SELECT count(*) FROM batch_population WHERE batch_id = $1`, batches[2].ID); err != nil || runs != 12 {
+		t.Fatalf("%d runs (4 risks × 3 regions), %v", runs, err)
+	}
+	if _, err := f.s.Draw(ctx, batches[2].ID, "x"); err != nil {
+		t.Fatal(err)
+	}
+	objects, _, err := f.s.Drawn(ctx, batches[2].ID, "", "", 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objects {
+		if o.RegionCode == "" {
+			t.Fatalf("no region: %+v", o)
 		}
 	}
 }

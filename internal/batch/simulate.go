@@ -47,7 +47,7 @@ func (s *Service) Simulate(ctx context.Context, rules Rules) (Simulation, error)
 			return err
 		}
 		now := s.now()
-		groups, err := queryGroups(ctx, tx, r, "", now, keysFor(r, noKeys))
+		groups, err := queryGroups(ctx, tx, r, "", now, keysFor(r, noKeys), wholeTable)
 		if err != nil {
 			return err
 		}
@@ -74,8 +74,8 @@ func summarize(r *rules, groups []group, now time.Time) Simulation {
 	quotas := map[string]draw.Quota{}
 	if len(r.items) > 1 {
 		p := buildPopulation(r, groups, windowOn, now)
-		for _, e := range p.entries {
-			at(e.Stratum).Population++
+		for _, r := range p.runs {
+			at(r.label).Population += len(r.keys)
 		}
 		for _, ex := range p.exclusions.Strata {
 			at(ex.Label).Excluded = ex.Excluded
@@ -86,12 +86,13 @@ func summarize(r *rules, groups []group, now time.Time) Simulation {
 		for _, g := range groups {
 			label := r.label(r.items[g.item], g.values)
 			st := at(label)
-			if g.reason == eligible {
-				st.Population += g.count
+			st.Population += g.counts[eligible]
+			if g.counts[eligible] > 0 {
 				quotas[label] = r.quotaFor(r.items[g.item], g.values)
-			} else {
-				st.Excluded.add(g.reason, g.count)
-				sim.Excluded.add(g.reason, g.count)
+			}
+			for why := recentlyInspected; why <= inOpenBatch; why++ {
+				st.Excluded.add(why, g.counts[why])
+				sim.Excluded.add(why, g.counts[why])
 			}
 		}
 	}

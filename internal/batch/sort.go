@@ -1,79 +1,83 @@
 package batch
 
 import (
-	"runtime"
-	"slices"
-	"strings"
-	"sync"
-
 	"github.com/spotcheck-gov/spotcheck/internal/draw"
 )
 
-// sortEntries sorts entries by object key bytewise, the canonical order,
-// sorting parts on all processors and merging them.
-func sortEntries(entries []draw.Entry) {
-	parts := min(runtime.GOMAXPROCS(0), len(entries)/(1<<15))
-	if parts < 2 {
-		slices.SortFunc(entries, compareKeys)
-		return
-	}
-	runs := make([][]draw.Entry, parts)
-	var wg sync.WaitGroup
-	for p := range runs {
-		runs[p] = entries[len(entries)*p/parts : len(entries)*(p+1)/parts]
-		wg.Go(func() { slices.SortFunc(runs[p], compareKeys) })
-	}
-	wg.Wait()
-	copy(entries, mergeRuns(runs, len(entries)))
+// mergeRuns merges the runs' keys, each run sorted, into the entries of
+// the population in canonical order: sorted by object key.
+func mergeRuns(runs []run, total int) []draw.Entry {
+	out := make([]draw.Entry, total)
+	mergeInto(out, runs)
+	return out
 }
 
-func compareKeys(a, b draw.Entry) int { return strings.Compare(a.ObjectKey, b.ObjectKey) }
-
-// mergeRuns merges runs, each sorted by object key, into one new sorted
-// slice of total entries.
-func mergeRuns(runs [][]draw.Entry, total int) []draw.Entry {
+// concatRuns returns the entries of the runs, run after run: the
+// population in the order of its strata, which is all a draw needs.
+func concatRuns(runs []run, total int) []draw.Entry {
 	out := make([]draw.Entry, 0, total)
-	// h is a binary min-heap of the runs not yet exhausted, by head key.
-	h := make([][]draw.Entry, 0, len(runs))
 	for _, r := range runs {
-		if len(r) > 0 {
-			h = append(h, r)
+		for _, k := range r.keys {
+			out = append(out, draw.Entry{ObjectKey: k, Stratum: r.label})
 		}
-	}
-	less := func(i, j int) bool { return h[i][0].ObjectKey < h[j][0].ObjectKey }
-	down := func(i int) {
-		for {
-			l := 2*i + 1
-			if l >= len(h) {
-				return
-			}
-			m := l
-			if r := l + 1; r < len(h) && less(r, l) {
-				m = r
-			}
-			if !less(m, i) {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
-	}
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		down(i)
-	}
-	for len(h) > 0 {
-		top := h[0]
-		if len(h) == 1 {
-			return append(out, top...)
-		}
-		out = append(out, top[0])
-		if len(top) == 1 {
-			h[0] = h[len(h)-1]
-			h = h[:len(h)-1]
-		} else {
-			h[0] = top[1:]
-		}
-		down(0)
 	}
 	return out
+}
+
+// mergeInto merges the runs into out, which has room for all their keys.
+// It is a tournament of losers (Knuth, TAOCP 5.4.1): one comparison per
+// level of a tree over the runs for each entry.
+func mergeInto(out []draw.Entry, runs []run) {
+	k := len(runs)
+	if k == 0 {
+		return
+	}
+	// head[i] is run i's next key; an exhausted run's is exhausted,
+	// which sorts after every key: keys are UTF-8, where 0xFF never
+	// occurs.
+	const exhausted = "\xff"
+	head := make([]string, k)
+	pos := make([]int, k)
+	for i, r := range runs {
+		head[i] = exhausted
+		if len(r.keys) > 0 {
+			head[i] = r.keys[0]
+		}
+	}
+	// Leaves k..2k-1 are the runs; inner node n (1 ≤ n < k), with
+	// children 2n and 2n+1, holds the loser of the match played there.
+	loser := make([]int, k)
+	var play func(n int) int
+	play = func(n int) int {
+		if n >= k {
+			return n - k
+		}
+		a, b := play(2*n), play(2*n+1)
+		if head[b] < head[a] {
+			a, b = b, a
+		}
+		loser[n] = b
+		return a
+	}
+	winner := 0
+	if k > 1 {
+		winner = play(1)
+	}
+	for j := range out {
+		r := &runs[winner]
+		out[j] = draw.Entry{ObjectKey: head[winner], Stratum: r.label}
+		pos[winner]++
+		if pos[winner] < len(r.keys) {
+			head[winner] = r.keys[pos[winner]]
+		} else {
+			head[winner] = exhausted
+		}
+		w, hw := winner, head[winner]
+		for n := (winner + k) / 2; n >= 1; n /= 2 {
+			if l := loser[n]; head[l] < hw {
+				loser[n], w, hw = w, l, head[l]
+			}
+		}
+		winner = w
+	}
 }

@@ -6,7 +6,8 @@ package batch
 type State string
 
 // The states of a batch. Archived and cancelled batches are closed: their
-// drawn objects no longer count as "already drawn in an open batch".
+// drawn objects no longer count as "already drawn in an open batch" (the
+// population query says so in SQL).
 const (
 	Committed State = "committed" // created; the nonce's commitment is published
 	Frozen    State = "frozen"    // the population is fixed and published
@@ -30,10 +31,6 @@ func CanTransition(from, to State) bool {
 	}
 	return false
 }
-
-// open reports whether a batch in state s still holds its drawn objects,
-// so that another batch of the same item must leave them out.
-func open(s State) bool { return s != Archived && s != Cancelled }
 
 // reached reports whether a batch in state s has passed through step, the
 // state a step of the draw sequence leads to: a frozen, drawn or locked

@@ -288,16 +288,17 @@ func buildTemplate(wb *excelize.File, l *Library, regions *Regions) error {
 		if err := wb.SetColWidth(sheet, letter, letter, c.width); err != nil {
 			return err
 		}
+		if c.typ == typeKey || c.typ == typeDate || c.name == "certificate_no" {
+			// Before the cells are written: it restyles existing ones.
+			if err := wb.SetColStyle(sheet, letter, text); err != nil {
+				return err
+			}
+		}
 		if err := wb.SetCellStr(sheet, letter+"1", c.header); err != nil {
 			return err
 		}
 		if err := wb.SetCellStyle(sheet, letter+"1", letter+"1", bold); err != nil {
 			return err
-		}
-		if c.typ == typeKey || c.typ == typeDate || c.name == "certificate_no" {
-			if err := wb.SetColStyle(sheet, letter, text); err != nil {
-				return err
-			}
 		}
 		example := c.example
 		if c.typ == typeInt {
@@ -334,7 +335,7 @@ func buildTemplate(wb *excelize.File, l *Library, regions *Regions) error {
 		}
 		dv := excelize.NewDataValidation(true)
 		dv.SetSqref(fmt.Sprintf("%s2:%s1048576", letter, letter))
-		dv.SetSqrefDropList(fmt.Sprintf("%s!$%s$2:$%s$%d", options, optLetter, optLetter, len(choices)+1))
+		dv.SetSqrefDropList(fmt.Sprintf("'%s'!$%s$2:$%s$%d", options, optLetter, optLetter, len(choices)+1))
 		if err := wb.AddDataValidation(sheet, dv); err != nil {
 			return err
 		}

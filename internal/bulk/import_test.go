@@ -198,7 +198,7 @@ func checkPlanted(t *testing.T, err error, plants []plant) {
 		t.Fatalf("error %v, want an Invalid fault", err)
 	}
 	res, ok := e.Details.(*Result)
-	if !ok || res.ProblemCount != len(e.Problems) || res.Written {
+	if !ok || res.ProblemCount != len(e.Problems) || len(res.Problems) != 0 || res.Written {
 		t.Fatalf("details %#v", e.Details)
 	}
 	var got, want []string
@@ -243,8 +243,8 @@ func TestPlantedErrorsAreAllReportedAndNothingIsWritten(t *testing.T) {
 		{"XM-1\t2", "丑", "项目", "南湖区", "", "", "", "", "", "", ""},      // row 13: key with a tab
 		{k[1], "寅\x00", "企业", "南湖区", "", "", "", "", "", "", ""},       // row 14: NUL
 		{k[4], "卯", "企业", "南湖区", "", "", "a\nb", "", "", "", ""},       // row 15: tag with line break
-		{k[4], "卯", "企业", "南湖区", "", "", "", "", "", "", ""},           // row 16: good
-		{k[4], "卯", "企业", "南湖区", "", "", "", "", "", "", ""},           // row 17: duplicate of row 16
+		{k[4], "卯", "企业", "南湖区", "", "", "", "", "", "", ""},           // row 16: duplicate of row 15
+		{k[4], "卯", "企业", "南湖区", "", "", "", "", "", "", ""},           // row 17: duplicate of row 15
 	}
 	data := csvBytes(t, rows)
 	data = append(data, []byte("\""+k[2]+"\"x,辰,企业,南湖区\n")...) // row 18: CSV syntax
@@ -264,7 +264,8 @@ func TestPlantedErrorsAreAllReportedAndNothingIsWritten(t *testing.T) {
 		{13, "A (统一社会信用代码)", "tab or line break"},
 		{14, "B (名称)", "NUL"},
 		{15, "G (标签)", "line break"},
-		{17, "A (统一社会信用代码)", "first in row 16"},
+		{16, "A (统一社会信用代码)", "first in row 15"},
+		{17, "A (统一社会信用代码)", "first in row 15"},
 		{18, "", "CSV syntax"},
 	})
 	if got := snapshot(t, db, Objects, k...); len(got) != 0 || changes(t, db, k...) != before {
@@ -272,8 +273,8 @@ func TestPlantedErrorsAreAllReportedAndNothingIsWritten(t *testing.T) {
 	}
 	e, _ := fault.As(err)
 	res := e.Details.(*Result)
-	// Rows 2 and 16 are good: the counts say what they would have done.
-	if res.Rows != 17 || res.Skipped != 15 || res.Created != 2 {
+	// Row 2 is good: the counts say what it would have done.
+	if res.Rows != 17 || res.Skipped != 16 || res.Created != 1 {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -528,5 +529,20 @@ func TestTemplateExampleImports(t *testing.T) {
 		if res.Format != XLSX || res.Rows != 1 || res.Created+res.Updated+res.Unchanged != 1 {
 			t.Errorf("%s template: %+v", l.Name, res)
 		}
+	}
+}
+
+func TestProblemsAreCappedButCounted(t *testing.T) {
+	db := testenv.DB(t)
+	rows := [][]string{{"key", "name", "kind", "region"}}
+	for i := range 1500 {
+		rows = append(rows, []string{fmt.Sprintf("CAP-%d", i), "甲", "项目", "火星"})
+	}
+	var seen int
+	_, err := importFile(t, db, Objects, "cap.csv", csvBytes(t, rows), Options{MaxProblems: 100, OnProblem: func(fault.Problem) { seen++ }})
+	e, ok := fault.As(err)
+	if !ok || len(e.Problems) != 100 || e.Details.(*Result).ProblemCount != 1500 || seen != 1500 ||
+		!strings.Contains(e.Msg, "1500 problem(s) (the first 100 are listed)") || e.Problems[99].Row != 101 {
+		t.Fatalf("%v", err)
 	}
 }

@@ -79,7 +79,8 @@ func newParser(lo *layout, regions *Regions, src *source) *parser {
 // parse checks one row. empty reports a row without any text, which is
 // skipped. Otherwise the row is good when it has no problems; then vals
 // holds a value for every staged column (indexed by library column; valid
-// until the next call) and key the row's key.
+// until the next call). key is the row's key whenever the key cell itself
+// is valid, so that duplicates are found in rows with other problems too.
 func (p *parser) parse(row int, rec []string) (vals []any, key string, empty bool, problems []fault.Problem) {
 	lo, r := p.lo, &p.r
 	empty = true
@@ -136,10 +137,12 @@ func (p *parser) parse(row int, rec []string) (vals []any, key string, empty boo
 			problems = append(problems, p.problem(row, cp.col, cp.msg))
 		}
 	}
-	if len(problems) > 0 {
-		return nil, "", false, problems
+	if !r.bad[keyCol] {
+		key, _ = r.vals[keyCol].(string)
 	}
-	key, _ = r.vals[0].(string)
+	if len(problems) > 0 {
+		return nil, key, false, problems
+	}
 	return r.vals, key, false, nil
 }
 

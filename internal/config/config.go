@@ -36,6 +36,8 @@ type Config struct {
 	SMTPPassword      string
 	SMTPTLS           string
 	WebhookSecret     string
+	DemoData          bool
+	badDemoData       string // DEMO_DATA as set, when it is not a boolean
 	// Single sign-on (JWT): see internal/auth.JWTConfig.
 	JWKSURL, JWKSFile, JWTIssuer, JWTAudience                                                        string
 	JWTSubjectClaim, JWTRoleClaim, JWTCountyClaim, JWTDepartmentClaim, JWTInspectorClaim, JWTRoleMap string
@@ -60,6 +62,7 @@ var Settings = []Setting{
 	{"TEMPORAL_CLI", "temporal-cli", "bin/temporal", "Temporal CLI binary that `dev` runs as its dev server"},
 	{"TEMPORAL_DEV_PORT", "temporal-dev-port", "7233", "frontend port of the embedded Temporal dev server"},
 	{"TEMPORAL_UI_PORT", "temporal-ui-port", "8233", "Web UI port of the embedded Temporal dev server"},
+	{"DEMO_DATA", "demo-data", "true", "`dev` loads the demo data set (Jiaxing: 20,000 objects, 150 inspectors) when the object directory is empty; false = start empty"},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "longest a graceful shutdown may take"},
 	{"DB_MAX_OPEN_CONNS", "db-max-open-conns", "20", "largest number of open database connections"},
 	{"SMTP_ADDR", "smtp-addr", "", "SMTP server host:port for email notifications; empty = no email channel"},
@@ -133,6 +136,23 @@ func Register(fs *flag.FlagSet) *Config {
 	num(&c.TemporalDevPort, "TEMPORAL_DEV_PORT")
 	num(&c.TemporalUIPort, "TEMPORAL_UI_PORT")
 	num(&c.DBMaxOpenConns, "DB_MAX_OPEN_CONNS")
+	demo := lookup("DEMO_DATA")
+	c.DemoData, _ = strconv.ParseBool(demo.Default)
+	if v, ok := os.LookupEnv(demo.Env); ok {
+		if b, err := strconv.ParseBool(v); err == nil {
+			c.DemoData = b
+		} else {
+			c.badDemoData = v
+		}
+	}
+	fs.BoolFunc(demo.Flag, demo.Usage+" (env "+demo.Env+", default "+demo.Default+")", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s must be true or false, got %q", demo.Flag, v)
+		}
+		c.DemoData, c.badDemoData = b, ""
+		return nil
+	})
 	s := lookup("SHUTDOWN_TIMEOUT")
 	def, _ := time.ParseDuration(s.Default)
 	if v, ok := os.LookupEnv(s.Env); ok {
@@ -162,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DBMaxOpenConns < 1 {
 		return fmt.Errorf("DB_MAX_OPEN_CONNS must be at least 1, got %d", c.DBMaxOpenConns)
+	}
+	if c.badDemoData != "" {
+		return fmt.Errorf("DEMO_DATA %q is not true or false", c.badDemoData)
 	}
 	if err := c.validateNotify(); err != nil {
 		return err

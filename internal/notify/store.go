@@ -230,11 +230,15 @@ func (s *Store) Contacts(ctx context.Context, f ContactFilter, afterID int64, li
 	return list, nil
 }
 
-// ContactsFor returns the active contacts of role in region, by ID.
+// ContactsFor returns the active contacts of role in region, by ID, and
+// those of the region's parent: the city coordinator registered for the
+// city hears about every county.
 func (s *Store) ContactsFor(ctx context.Context, regionCode, role string) ([]Contact, error) {
 	list := []Contact{}
 	err := s.db.SelectContext(ctx, &list, `SELECT `+contactColumns+contactFrom+`
-		WHERE c.deleted_at IS NULL AND c.region_code = $1 AND c.role = $2 ORDER BY c.id`, regionCode, role)
+		WHERE c.deleted_at IS NULL AND c.role = $2
+		  AND (c.region_code = $1 OR c.region_code = (SELECT parent_code FROM regions WHERE code = $1))
+		ORDER BY c.id`, regionCode, role)
 	if err != nil {
 		return nil, fmt.Errorf("notify: contacts of %s in %s: %w", role, regionCode, err)
 	}

@@ -1,0 +1,87 @@
+package activities
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+func TestTasksWritesAreIdempotentAndAudited(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	tk := &Tasks{DB: db, Calendars: StaticCalendar{Cal: workday.Default()}}
+	if _, err := db.Exec(`INSERT INTO batches (id, state, rules, request_digest, commitment, committed_at, created_by)
+		VALUES ('TK-1', 'committed', '{}', 'd', repeat('a', 64), now(), 'test')`); err != nil {
+		t.Fatal(err)
+	}
+	due := workday.Date{Year: 2026, Month: 3, Day: 31}
+	rec := func(seq int, stage inspection.Stage) {
+		t.Helper()
+		if err := tk.Record(ctx, TaskRecord{BatchID: "TK-1", ObjectKey: "K1", County: "330402", Seq: seq, Stage: stage,
+			Team: []string{"I1", "I2"}, ResultDue: &due}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec(2, inspection.Inspected)
+	rec(1, inspection.Assigned) // a late retry of an older write
+	var stage string
+	db.Get(&stage, `SELECT stage FROM tasks WHERE batch_id = 'TK-1' AND object_key = 'K1'`)
+	if stage != "inspected" {
+		t.Errorf("stage = %s: an older write overwrote a newer one", stage)
+	}
+
+	at := time.Date(2026, 3, 12, 2, 0, 0, 0, time.UTC)
+	result := ResultRecord{BatchID: "TK-1", ObjectKey: "K1", Revision: 1, At: at,
+		Result: inspection.Result{Code: "pending_follow_up", Method: "on_site", EnteredBy: inspection.Actor{Role: "inspector", InspectorKey: "I1"}}}
+	for i := 0; i < 2; i++ {
+		if err := tk.SaveResult(ctx, result); err != nil {
+			t.Fatal(err)
+		}
+		if err := tk.SaveReview(ctx, ReviewRecord{BatchID: "TK-1", ObjectKey: "K1", Revision: 1, At: at,
+			Review: inspection.Review{Approve: true, Reviewer: inspection.Actor{Role: "county_officer", County: "330402"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tk.Publish(ctx, PublishInput{BatchID: "TK-1", ObjectKey: "K1", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var results, audits int
+	db.Get(&results, `SELECT count(*) FROM results WHERE batch_id = 'TK-1' AND problems_found AND review = 'approved'`)
+	db.Get(&audits, `SELECT count(*) FROM audit_log WHERE entity_id = 'TK-1/K1'`)
+	if results != 1 || audits != 3 {
+		t.Errorf("%d results, %d audit rows after retries; want 1 and 3", results, audits)
+	}
+
+	rec(3, inspection.FollowUp)
+	var open int
+	db.Get(&open, `SELECT count(*) FROM object_follow_ups WHERE object_key = 'K1' AND closed_at IS NULL`)
+	if open != 1 {
+		t.Errorf("%d open follow-ups, want 1", open)
+	}
+	rec(4, inspection.Closed)
+	db.Get(&open, `SELECT count(*) FROM object_follow_ups WHERE object_key = 'K1' AND closed_at IS NULL`)
+	if open != 0 {
+		t.Error("closing the task left its follow-up open")
+	}
+
+	lapse := Lapse{BatchID: "TK-1", ObjectKey: "K1", County: "330402", Duty: "result_entry", Due: due, At: at}
+	for i := 0; i < 2; i++ {
+		if err := tk.OpenAccountability(ctx, lapse); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 2026-03-31 → 2026-04-07: 04-01, 04-02, 04-03, 04-07 (04-04..06 清明).
+	late, err := tk.ResolveAccountability(ctx, Resolution{Lapse: lapse, On: workday.Date{Year: 2026, Month: 4, Day: 7}})
+	if err != nil || late != 4 {
+		t.Errorf("late = %d, %v; want 4", late, err)
+	}
+	var stored int
+	db.Get(&stored, `SELECT working_days_late FROM accountability WHERE batch_id = 'TK-1'`)
+	if stored != 4 {
+		t.Errorf("ledger says %d working days late", stored)
+	}
+}

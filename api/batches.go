@@ -1,0 +1,258 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/batch"
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+	"github.com/spotcheck-gov/spotcheck/workflows"
+)
+
+// batchAPI serves the batches and their draw: creation (which publishes
+// the commitment), reads, the drawn list, the coordinators' dry run, and
+// the public proof and population (public_draw.go). Freeze, draw and lock
+// have no endpoint: the batch workflow runs them.
+type batchAPI struct {
+	s   *Server
+	svc *batch.Service
+}
+
+// batchRoutes registers the batch resources on v1 and the draw's public
+// documents on pub.
+func (s *Server) batchRoutes(v1, pub *gin.RouterGroup) {
+	h := &batchAPI{s: s, svc: batch.NewService(s.d.DB)}
+	planners := requireRole(auth.Admin, auth.Coordinator, auth.DepartmentOfficer)
+	v1.POST("/batches", planners, h.create)
+	v1.GET("/batches", h.list)
+	v1.GET("/batches/:id", h.get)
+	v1.GET("/batches/:id/objects", h.drawn)
+	v1.POST("/draw-simulations", planners, h.simulate)
+	pub.GET("/batches/:id/draw-proof", h.proof)
+	pub.GET("/batches/:id/population.tsv", h.population)
+}
+
+// create answers POST /batches: 201 with the batch and its commitment. The
+// same request again answers the same batch; another request with the
+// same ID is a conflict.
+func (h *batchAPI) create(c *gin.Context) {
+	if _, err := checkQuery(c); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	var req createRequest
+	if err := decodeJSON(c, &req); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	b, err := h.createBatch(c.Request.Context(), req, actorOf(c))
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/batches/"+url.PathEscape(b.ID))
+	c.Header("ETag", etag(b.Version))
+	c.JSON(http.StatusCreated, b)
+}
+
+// createRequest is a batch's draw rules with what its workflow needs: the
+// end of the inspection period and, optionally, a deadline policy other
+// than the rules' defaults.
+type createRequest struct {
+	ID            string         `json:"id"`
+	Name          string         `json:"name"`
+	Rules         batch.Rules    `json:"rules"`
+	InspectionEnd workday.Date   `json:"inspection_end"`
+	Policy        *policyRequest `json:"policy,omitempty"`
+}
+
+// policyRequest overrides parts of workflows.DefaultPolicy, in the units
+// people use.
+type policyRequest struct {
+	BeaconWaitMinutes *int   `json:"beacon_wait_minutes,omitempty"`
+	AutoMatchDays     *int   `json:"auto_match_days,omitempty"`
+	ResultEntryDays   *int   `json:"result_entry_days,omitempty"`
+	FollowUpEntryDays *int   `json:"follow_up_entry_days,omitempty"`
+	PublicationDays   *int   `json:"publication_days,omitempty"`
+	ReminderOffsets   []int  `json:"reminder_offsets,omitempty"`
+	ReminderTime      string `json:"reminder_time,omitempty"` // "09:00", China time
+	// ProgressSeconds gathers a county's changes for this long before it
+	// reports them to the batch (default 60).
+	ProgressSeconds *int `json:"progress_seconds,omitempty"`
+}
+
+func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
+	p := workflows.DefaultPolicy()
+	var ps []fault.Problem
+	switch {
+	case !r.InspectionEnd.IsValid():
+		ps = append(ps, fault.Problem{Field: "inspection_end", Message: "give the last day of the inspection period (YYYY-MM-DD)"})
+	case !r.InspectionEnd.After(today):
+		ps = append(ps, fault.Problem{Field: "inspection_end", Message: fmt.Sprintf("%s is not after today (%s)", r.InspectionEnd, today)})
+	case r.InspectionEnd.After(today.AddDays(730)):
+		ps = append(ps, fault.Problem{Field: "inspection_end", Message: "is more than two years away"})
+	}
+	if q := r.Policy; q != nil {
+		set := func(dst *int, v *int) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		set(&p.AutoMatchDays, q.AutoMatchDays)
+		set(&p.ResultEntryDays, q.ResultEntryDays)
+		set(&p.FollowUpEntryDays, q.FollowUpEntryDays)
+		set(&p.PublicationDays, q.PublicationDays)
+		if q.BeaconWaitMinutes != nil {
+			p.BeaconWait = time.Duration(*q.BeaconWaitMinutes) * time.Minute
+		}
+		if q.ProgressSeconds != nil {
+			p.ProgressEvery = time.Duration(*q.ProgressSeconds) * time.Second
+		}
+		if q.ReminderOffsets != nil {
+			p.ReminderOffsets = q.ReminderOffsets
+		}
+		if q.ReminderTime != "" {
+			t, err := time.Parse("15:04", q.ReminderTime)
+			if err != nil {
+				ps = append(ps, fault.Problem{Field: "policy.reminder_time", Message: fmt.Sprintf("%q is not a time of day like 09:00", q.ReminderTime)})
+			}
+			p.ReminderTime = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+		}
+	}
+	if err := p.Validate(); err != nil {
+		e, _ := fault.As(err)
+		ps = append(ps, e.Problems...)
+	}
+	return p, fault.Invalids("the batch cannot be scheduled", ps)
+}
+
+// createBatch is the one place a batch is created: it commits the draw
+// (batch.Service.Create), records the schedule, and starts the batch's
+// workflow, whose ID is the batch's business ID. Every step is idempotent,
+// so repeating a request whose workflow did not start starts it.
+func (h *batchAPI) createBatch(ctx context.Context, req createRequest, actor string) (batch.Batch, error) {
+	policy, err := req.policy(workday.DateOf(time.Now()))
+	if err != nil {
+		return batch.Batch{}, err
+	}
+	b, err := h.svc.Create(ctx, batch.CreateRequest{ID: req.ID, Name: req.Name, Rules: req.Rules, Actor: actor})
+	if err != nil {
+		return b, err
+	}
+	raw, _ := json.Marshal(policy)
+	var stored struct {
+		End    string `db:"inspection_end"`
+		Policy []byte `db:"policy"`
+	}
+	err = h.s.d.DB.GetContext(ctx, &stored, `
+		UPDATE batches SET inspection_end = coalesce(inspection_end, $2::date), policy = coalesce(policy, $3::jsonb)
+		WHERE id = $1 RETURNING inspection_end::text, policy`, b.ID, req.InspectionEnd.String(), raw)
+	if err != nil {
+		return b, fmt.Errorf("record schedule of batch %s: %w", b.ID, err)
+	}
+	if stored.End != req.InspectionEnd.String() {
+		return b, fault.New(fault.Conflict, "batch %s already exists with inspection period ending %s", b.ID, stored.End)
+	}
+	_, err = h.s.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.BatchWorkflowID(b.ID),
+		TaskQueue:                h.s.d.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.BatchWorkflow, workflows.BatchInput{BatchID: b.ID, InspectionEnd: req.InspectionEnd, Policy: policy})
+	if err != nil {
+		return b, fmt.Errorf("start the workflow of batch %s (repeat the request to retry): %w", b.ID, err)
+	}
+	return b, nil
+}
+
+// list answers GET /batches?state=&cursor=&limit=, newest first.
+func (h *batchAPI) list(c *gin.Context) {
+	q, cursor, limit, err := listQuery(c, "state")
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	items, next, err := h.svc.List(c.Request.Context(), batch.ListRequest{State: batch.State(q.Get("state")), Cursor: cursor, Limit: limit})
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Page[batch.Batch]{Items: items, NextCursor: encodeCursor(next)})
+}
+
+// get answers GET /batches/{id}, with its version as ETag.
+func (h *batchAPI) get(c *gin.Context) {
+	if _, err := checkQuery(c); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	b, err := h.svc.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	tag := etag(b.Version)
+	c.Header("ETag", tag)
+	if c.GetHeader("If-None-Match") == tag {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.JSON(http.StatusOK, b)
+}
+
+// drawn answers GET /batches/{id}/objects?county=&cursor=&limit=: the
+// drawn list in the proof's order. A county officer sees the objects of
+// their county.
+func (h *batchAPI) drawn(c *gin.Context) {
+	q, cursor, limit, err := listQuery(c, "county")
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	county := q.Get("county")
+	if p := principalOf(c); p.Role == auth.CountyOfficer {
+		if county != "" && county != p.County {
+			h.s.fail(c, fault.New(fault.Forbidden, "you see the objects of county %s only, not %s", p.County, county))
+			return
+		}
+		county = p.County
+	}
+	items, next, err := h.svc.Drawn(c.Request.Context(), c.Param("id"), county, cursor, limit)
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Page[batch.DrawnObject]{Items: items, NextCursor: encodeCursor(next)})
+}
+
+// simulate answers POST /draw-simulations with {"rules": …}: per stratum
+// the population, the quota and the objects left out, nothing stored.
+func (h *batchAPI) simulate(c *gin.Context) {
+	if _, err := checkQuery(c); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	var body struct {
+		Rules batch.Rules `json:"rules"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	sim, err := h.svc.Simulate(c.Request.Context(), body.Rules)
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, sim)
+}

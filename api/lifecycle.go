@@ -1,0 +1,241 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+	"github.com/spotcheck-gov/spotcheck/workflows"
+)
+
+// lifecycleRoutes are the steps of a running batch: the beacon, each
+// county's match, and the entries on each drawn object (task). Each step is
+// an Update of the batch's workflows, whose validators refuse what the
+// object's stage does not allow; reads come from the database.
+func (s *Server) lifecycleRoutes(v1, pub *gin.RouterGroup) {
+	officers := requireRole(auth.CountyOfficer, auth.Inspector)
+	coordinators := requireRole(auth.Admin, auth.Coordinator)
+	v1.POST("/batches/:id/beacon", coordinators, s.postBeacon)
+	v1.GET("/batches/:id/progress", s.getProgress)
+	v1.POST("/batches/:id/counties/:county/match", requireRole(auth.CountyOfficer), s.postMatch)
+	v1.GET("/batches/:id/tasks", s.listTasks)
+	v1.GET("/batches/:id/tasks/:key", s.getTask)
+	v1.POST("/batches/:id/tasks/:key/inspected", officers, s.postInspected)
+	v1.POST("/batches/:id/tasks/:key/result", officers, s.postResult)
+	v1.POST("/batches/:id/tasks/:key/review", requireRole(auth.CountyOfficer), s.postReview)
+	v1.POST("/batches/:id/tasks/:key/follow-up", officers, s.postFollowUp)
+	v1.POST("/batches/:id/tasks/:key/extensions", coordinators, s.postExtension)
+	v1.GET("/batches/:id/archive", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getArchive)
+	v1.GET("/batches/:id/archive/:name", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getArchiveFile)
+	v1.GET("/accountability", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer), s.listAccountability)
+	pub.GET("/batches/:id/summary", s.getSummary)
+}
+
+// update runs a workflow Update and waits for its result; the Idempotency-
+// Key header, when sent, is the update's ID, so a retried request is
+// answered from the first one.
+func (s *Server) update(c *gin.Context, workflowID, name string, arg, result any) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 30*time.Second)
+	defer cancel()
+	h, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateID: c.GetHeader("Idempotency-Key"), UpdateName: name,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, result)
+	}
+	return temporalFault(err, workflowID)
+}
+
+// temporalFault turns what Temporal answers into what the caller can act on.
+func temporalFault(err error, workflowID string) error {
+	if err == nil {
+		return nil
+	}
+	if f, ok := activities.AsFault(err); ok {
+		return f
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return fault.New(fault.NotFound, "%s is not running (no such batch, county or drawn object, or it has finished)", workflowID)
+	}
+	return err
+}
+
+func (s *Server) postBeacon(c *gin.Context) {
+	var body struct {
+		Beacon string `json:"beacon"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	var got string
+	if err := s.update(c, workflows.BatchWorkflowID(c.Param("id")), workflows.UpdateBeacon, body.Beacon, &got); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"batch_id": c.Param("id"), "beacon": got})
+}
+
+func (s *Server) postMatch(c *gin.Context) {
+	var body struct {
+		Beacon string `json:"beacon"`
+	}
+	if c.Request.ContentLength != 0 {
+		if err := decodeJSON(c, &body); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	county := c.Param("county")
+	var res activities.MatchResult
+	req := workflows.MatchRequest{By: actorFrom(principalOf(c)), Beacon: body.Beacon}
+	if err := s.update(c, workflows.CountyWorkflowID(c.Param("id"), county), workflows.UpdateMatch, req, &res); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+// actorFrom names the caller as the workflows' rules see them.
+func actorFrom(p auth.Principal) inspection.Actor {
+	return inspection.Actor{Role: string(p.Role), County: p.County, InspectorKey: p.InspectorKey, Name: p.Subject}
+}
+
+func (s *Server) postInspected(c *gin.Context) {
+	var body struct {
+		CompletedOn workday.Date `json:"completed_on"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.taskUpdate(c, workflows.UpdateInspected, workflows.Inspected{CompletedOn: body.CompletedOn, By: actorFrom(principalOf(c))}, nil)
+}
+
+func (s *Server) postResult(c *gin.Context) {
+	var body struct {
+		ResultCode string `json:"result_code"`
+		Method     string `json:"method"`
+		Notes      string `json:"notes"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	var revision int
+	r := inspection.Result{Code: body.ResultCode, Method: body.Method, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}
+	s.taskUpdate(c, workflows.UpdateResult, r, &revision)
+}
+
+func (s *Server) postReview(c *gin.Context) {
+	var body struct {
+		Approve *bool  `json:"approve"`
+		Comment string `json:"comment"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if body.Approve == nil {
+		s.fail(c, fault.Field("approve", "say true to approve the result or false to return it for correction"))
+		return
+	}
+	s.taskUpdate(c, workflows.UpdateReview, inspection.Review{Approve: *body.Approve, Comment: body.Comment, Reviewer: actorFrom(principalOf(c))}, nil)
+}
+
+func (s *Server) postFollowUp(c *gin.Context) {
+	var body struct {
+		CompletedOn string   `json:"completed_on"`
+		Actions     []string `json:"actions"`
+		Notes       string   `json:"notes"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	f := inspection.FollowUpEntry{CompletedOn: body.CompletedOn, Actions: body.Actions, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}
+	s.taskUpdate(c, workflows.UpdateFollowUp, f, nil)
+}
+
+func (s *Server) postExtension(c *gin.Context) {
+	var body struct {
+		Duty        string `json:"duty"`
+		WorkingDays int    `json:"working_days"`
+		Reason      string `json:"reason"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	var due workday.Date
+	e := workflows.Extension{Duty: body.Duty, WorkingDays: body.WorkingDays, Reason: body.Reason, By: actorOf(c)}
+	s.taskUpdate(c, workflows.UpdateExtend, e, &due)
+}
+
+// taskUpdate sends an entry to a drawn object's workflow and answers with
+// the task as it stands afterwards.
+func (s *Server) taskUpdate(c *gin.Context, name string, arg, result any) {
+	batchID, key := c.Param("id"), c.Param("key")
+	if err := s.visibleTask(c, batchID, key); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.update(c, workflows.ObjectWorkflowID(batchID, key), name, arg, result); err != nil {
+		s.fail(c, err)
+		return
+	}
+	t, err := s.task(c.Request.Context(), batchID, key)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+// Task is a drawn object's task as dashboards show it.
+type Task struct {
+	BatchID        string        `json:"batch_id" db:"batch_id"`
+	ObjectKey      string        `json:"object_key" db:"object_key"`
+	ObjectName     string        `json:"object_name" db:"object_name"`
+	County         string        `json:"county" db:"county_code"`
+	Stage          string        `json:"stage" db:"stage"`
+	Inspectors     []string      `json:"inspectors" db:"-"`
+	InspectionDue  *workday.Date `json:"inspection_due,omitempty" db:"-"`
+	InspectedOn    *workday.Date `json:"inspected_on,omitempty" db:"-"`
+	ResultDue      *workday.Date `json:"result_due,omitempty" db:"-"`
+	FollowUpDue    *workday.Date `json:"follow_up_due,omitempty" db:"-"`
+	PublicationDue *workday.Date `json:"publication_due,omitempty" db:"-"`
+	Overdue        []string      `json:"overdue" db:"-"`
+	UpdatedAt      time.Time     `json:"updated_at" db:"updated_at"`
+}
+
+// visibleTask refuses, as not found, a task outside the caller's scope
+// ("谁管辖、谁负责"): a county officer sees their county, an inspector the
+// tasks they are matched to.
+func (s *Server) visibleTask(c *gin.Context, batchID, key string) error {
+	sc := principalOf(c).Scope()
+	var ok bool
+	err := s.d.DB.GetContext(c.Request.Context(), &ok, `
+		SELECT EXISTS (SELECT 1 FROM tasks WHERE batch_id = $1 AND object_key = $2
+		               AND ($3 = '' OR county_code = $3) AND ($4 = '' OR $4 = ANY (inspectors)) AND NOT $5)`,
+		batchID, key, sc.County, sc.InspectorKey, sc.None)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fault.New(fault.NotFound, "batch %s has no task for object %s that you can see", batchID, key)
+	}
+	return nil
+}

@@ -1,0 +1,333 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lib/pq"
+
+	"github.com/spotcheck-gov/spotcheck/internal/archive"
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+	"github.com/spotcheck-gov/spotcheck/workflows"
+)
+
+const taskColumns = `t.batch_id, t.object_key, coalesce(o.name, '') AS object_name, t.county_code, t.stage, t.inspectors,
+	t.inspection_due::text, t.inspected_on::text, t.result_due::text, t.follow_up_due::text, t.publication_due::text,
+	t.overdue, t.updated_at`
+
+func scanTask(row interface{ Scan(...any) error }) (Task, error) {
+	var t Task
+	var dates [5]sql.NullString
+	var inspectors, overdue pq.StringArray
+	err := row.Scan(&t.BatchID, &t.ObjectKey, &t.ObjectName, &t.County, &t.Stage, &inspectors,
+		&dates[0], &dates[1], &dates[2], &dates[3], &dates[4], &overdue, &t.UpdatedAt)
+	if err != nil {
+		return t, err
+	}
+	t.Inspectors, t.Overdue = []string(inspectors), []string(overdue)
+	ptrs := []**workday.Date{&t.InspectionDue, &t.InspectedOn, &t.ResultDue, &t.FollowUpDue, &t.PublicationDue}
+	for i, d := range dates {
+		if d.Valid {
+			if v, err := workday.ParseDate(d.String); err == nil {
+				*ptrs[i] = &v
+			}
+		}
+	}
+	return t, nil
+}
+
+func (s *Server) task(ctx context.Context, batchID, key string) (Task, error) {
+	row := s.d.DB.QueryRowContext(ctx, `SELECT `+taskColumns+` FROM tasks t LEFT JOIN objects o ON o.key = t.object_key
+		WHERE t.batch_id = $1 AND t.object_key = $2`, batchID, key)
+	t, err := scanTask(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fault.New(fault.NotFound, "batch %s has no task for object %s", batchID, key)
+	}
+	return t, err
+}
+
+func (s *Server) getTask(c *gin.Context) {
+	batchID, key := c.Param("id"), c.Param("key")
+	if err := s.visibleTask(c, batchID, key); err != nil {
+		s.fail(c, err)
+		return
+	}
+	t, err := s.task(c.Request.Context(), batchID, key)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+// listTasks lists a batch's tasks in the caller's scope, filtered by
+// county, stage, or overdue=true.
+func (s *Server) listTasks(c *gin.Context) {
+	cursor, limit, err := pageParams(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	stage := c.Query("stage")
+	if stage != "" && !validStage(stage) {
+		s.fail(c, fault.Field("stage", "unknown stage %q", stage))
+		return
+	}
+	overdue := c.Query("overdue")
+	if overdue != "" && overdue != "true" && overdue != "false" {
+		s.fail(c, fault.Field("overdue", "must be true or false"))
+		return
+	}
+	sc := principalOf(c).Scope()
+	county := c.Query("county")
+	if sc.County != "" {
+		if county != "" && county != sc.County {
+			s.fail(c, fault.New(fault.Forbidden, "a county officer of %s sees only that county", sc.County))
+			return
+		}
+		county = sc.County
+	}
+	rows, err := s.d.DB.QueryContext(c.Request.Context(), `SELECT `+taskColumns+` FROM tasks t LEFT JOIN objects o ON o.key = t.object_key
+		WHERE t.batch_id = $1 AND t.object_key > $2 AND ($3 = '' OR t.county_code = $3) AND ($4 = '' OR t.stage = $4)
+		  AND ($5 = '' OR (cardinality(t.overdue) > 0) = ($5 = 'true')) AND ($6 = '' OR $6 = ANY (t.inspectors)) AND NOT $7
+		ORDER BY t.object_key LIMIT $8`,
+		c.Param("id"), cursor, county, stage, overdue, sc.InspectorKey, sc.None, limit+1)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	defer rows.Close()
+	page := Page[Task]{Items: []Task{}}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		page.Items = append(page.Items, t)
+	}
+	if err := rows.Err(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = encodeCursor(page.Items[limit-1].ObjectKey)
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func validStage(s string) bool {
+	for _, st := range inspection.Stages {
+		if string(st) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Progress is a batch's progress by county, read from the database (the
+// system of record); ?source=workflow asks the batch workflow instead.
+type Progress struct {
+	BatchID  string                     `json:"batch_id"`
+	State    string                     `json:"state"`
+	Counties []workflows.CountyProgress `json:"counties"`
+	Total    workflows.CountyProgress   `json:"total"`
+}
+
+func (s *Server) getProgress(c *gin.Context) {
+	id := c.Param("id")
+	if c.Query("source") == "workflow" {
+		v, err := s.d.Temporal.QueryWorkflow(c.Request.Context(), workflows.BatchWorkflowID(id), "", workflows.QueryProgress)
+		if err != nil {
+			s.fail(c, temporalFault(err, workflows.BatchWorkflowID(id)))
+			return
+		}
+		var p workflows.BatchProgress
+		if err := v.Get(&p); err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, p)
+		return
+	}
+	p, err := s.progress(c.Request.Context(), id, principalOf(c).Scope().County)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *Server) progress(ctx context.Context, id, onlyCounty string) (Progress, error) {
+	p := Progress{BatchID: id, Counties: []workflows.CountyProgress{}}
+	if err := s.d.DB.GetContext(ctx, &p.State, `SELECT state FROM batches WHERE id = $1`, id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return p, fault.New(fault.NotFound, "batch %s does not exist", id)
+		}
+		return p, err
+	}
+	// Drawn objects without a task yet are waiting for their county's match.
+	rows, err := s.d.DB.QueryContext(ctx, `
+		SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
+		FROM batch_objects b LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
+		WHERE b.batch_id = $1 AND ($2 = '' OR b.county_code = $2)
+		GROUP BY 1, 2
+		UNION ALL
+		SELECT county_code, 'overdue:' || duty, count(*)
+		FROM tasks, unnest(overdue) AS duty
+		WHERE batch_id = $1 AND ($2 = '' OR county_code = $2)
+		GROUP BY 1, 2`, id, onlyCounty)
+	if err != nil {
+		return p, err
+	}
+	defer rows.Close()
+	byCounty := map[string]*workflows.CountyProgress{}
+	p.Total = workflows.CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+	for rows.Next() {
+		var county, what string
+		var n int
+		if err := rows.Scan(&county, &what, &n); err != nil {
+			return p, err
+		}
+		cp := byCounty[county]
+		if cp == nil {
+			cp = &workflows.CountyProgress{County: county, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+			byCounty[county] = cp
+		}
+		if duty, ok := strings.CutPrefix(what, "overdue:"); ok {
+			cp.Overdue[duty] += n
+			p.Total.Overdue[duty] += n
+			continue
+		}
+		cp.Stages[inspection.Stage(what)] += n
+		cp.Objects += n
+		p.Total.Stages[inspection.Stage(what)] += n
+		p.Total.Objects += n
+	}
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	for _, code := range sortedKeys(byCounty) {
+		cp := byCounty[code]
+		cp.Done = cp.Objects > 0 && cp.Stages[inspection.Closed] == cp.Objects
+		p.Counties = append(p.Counties, *cp)
+	}
+	return p, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+// Lapse is an accountability ledger entry (失职照单问责).
+type Lapse struct {
+	BatchID         string  `json:"batch_id" db:"batch_id"`
+	ObjectKey       string  `json:"object_key" db:"object_key"`
+	County          string  `json:"county" db:"county_code"`
+	Duty            string  `json:"duty" db:"duty"`
+	Due             string  `json:"due" db:"due"`
+	DetectedAt      string  `json:"detected_at" db:"detected_at"`
+	ResolvedOn      *string `json:"resolved_on" db:"resolved_on"`
+	WorkingDaysLate *int    `json:"working_days_late" db:"working_days_late"`
+	ID              int64   `json:"id" db:"id"`
+}
+
+// listAccountability lists the ledger: by batch, county and duty; a county
+// officer sees their county's entries.
+func (s *Server) listAccountability(c *gin.Context) {
+	cursor, limit, err := pageParams(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var after int64
+	if cursor != "" {
+		if _, err := fmt.Sscan(cursor, &after); err != nil {
+			s.fail(c, fault.Field("cursor", "is not a cursor this server issued"))
+			return
+		}
+	}
+	county := c.Query("county")
+	if sc := principalOf(c).Scope(); sc.County != "" {
+		if county != "" && county != sc.County {
+			s.fail(c, fault.New(fault.Forbidden, "a county officer of %s sees only that county", sc.County))
+			return
+		}
+		county = sc.County
+	}
+	page := Page[Lapse]{Items: []Lapse{}}
+	err = s.d.DB.SelectContext(c.Request.Context(), &page.Items, `
+		SELECT id, batch_id, object_key, county_code, duty, due::text AS due, detected_at::text AS detected_at,
+		       resolved_on::text AS resolved_on, working_days_late
+		FROM accountability
+		WHERE id > $1 AND ($2 = '' OR batch_id = $2) AND ($3 = '' OR county_code = $3) AND ($4 = '' OR duty = $4)
+		ORDER BY id LIMIT $5`, after, c.Query("batch"), county, c.Query("duty"), limit+1)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = encodeCursor(fmt.Sprint(page.Items[limit-1].ID))
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) getSummary(c *gin.Context) {
+	sum, err := s.closer().GetSummary(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, sum)
+}
+
+func (s *Server) closer() *archive.Closer { return &archive.Closer{DB: s.d.DB} }
+
+func (s *Server) getArchive(c *gin.Context) {
+	manifest, sum, err := s.closer().Sealed(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("X-Manifest-SHA256", sum)
+	c.Data(http.StatusOK, "application/json", manifest)
+}
+
+func (s *Server) getArchiveFile(c *gin.Context) {
+	name := c.Param("name")
+	b, err := s.closer().FileContent(c.Request.Context(), c.Param("id"), name)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ct := "application/octet-stream"
+	switch {
+	case strings.HasSuffix(name, ".json"):
+		ct = "application/json"
+	case strings.HasSuffix(name, ".csv"):
+		ct = "text/csv; charset=utf-8"
+	case strings.HasSuffix(name, ".tsv"):
+		ct = "text/tab-separated-values; charset=utf-8"
+	}
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s"`, c.Param("id"), name))
+	c.Data(http.StatusOK, ct, b)
+}

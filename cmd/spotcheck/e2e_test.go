@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/config"
+	"github.com/spotcheck-gov/spotcheck/internal/demo"
+	"github.com/spotcheck-gov/spotcheck/internal/notify"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+// webhookInbox is a county's webhook receiver that checks signatures.
+type webhookInbox struct {
+	mu     sync.Mutex
+	secret string
+	got    []notify.Notification
+	bad    int
+}
+
+func (w *webhookInbox) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	mac := hmac.New(sha256.New, []byte(w.secret))
+	mac.Write(body)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r.Header.Get("X-Spotcheck-Signature") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+		w.bad++
+		rw.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var n notify.Notification
+	json.Unmarshal(body, &n)
+	w.got = append(w.got, n)
+}
+
+func (w *webhookInbox) kinds() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := map[string]int{}
+	for _, n := range w.got {
+		m[n.Kind+":"+n.Role]++
+	}
+	return m
+}
+
+// TestBatchEndToEnd runs a small batch on demo data through the real API,
+// a real Temporal server and PostgreSQL: create, beacon, draw, lock, county
+// matching, inspection, results (one entered late), reminders and an
+// escalation delivered to a webhook, review, publication, summary and
+// archive.
+func TestBatchEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a batch on a real Temporal server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dbURL, tAddr := testenv.DatabaseURL(t), testenv.TemporalAddress(t)
+	db := sqlx.MustOpen("postgres", dbURL)
+	defer db.Close()
+	if _, err := demo.Seed(ctx, db, demo.Options{Objects: 300, Inspectors: 60}); err != nil {
+		t.Fatal(err)
+	}
+	inbox := &webhookInbox{secret: "e2e-webhook-secret-0123456789"}
+	hook := httptest.NewServer(inbox)
+	defer hook.Close()
+	contacts := notify.NewStore(db)
+	for _, c := range []struct{ region, role string }{{"330402", "county_officer"}, {"330402", "county_head"}, {"330411", "county_officer"}, {"330411", "county_head"}, {"330400", "city_coordinator"}} {
+		if _, err := contacts.AddContact(ctx, notify.NewContact{RegionCode: c.region, Role: c.role, Name: "e2e " + c.role,
+			Channel: "webhook", Address: hook.URL + "/" + c.region + "/" + c.role, Secret: inbox.secret}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := func(role auth.Role, county string) string {
+		_, tok, err := auth.CreateKey(ctx, db, "test", auth.NewKey{Name: "e2e " + string(role) + county, Role: role, County: county})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	coordinator := token(auth.Coordinator, "")
+	officers := map[string]string{"330402": token(auth.CountyOfficer, "330402"), "330411": token(auth.CountyOfficer, "330411")}
+
+	// The system: API and worker in this process, on the test servers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := newFlagSetForTest()
+	cfg := config.Register(fs)
+	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = dbURL, tAddr, "e2e"
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), roles{api: true, worker: true}, ln, nil)
+	}()
+	defer func() { stop(); <-served }()
+	base := "http://" + ln.Addr().String()
+
+	call := func(method, path, tok string, body any, want int) map[string]any {
+		t.Helper()
+		var r io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			r = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, r)
+		req.Header.Set("Content-Type", "application/json")
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+		}
+		out := map[string]any{}
+		json.Unmarshal(raw, &out)
+		return out
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	today := workday.DateOf(time.Now())
+	id := fmt.Sprintf("E2E-%d", time.Now().UnixNano()%1e9)
+	call("POST", "/api/v1/batches", coordinator, map[string]any{
+		"id": id, "name": "端到端测试批次",
+		"rules": map[string]any{
+			"items":       []any{map[string]any{"code": "ZR-01", "version": 1}},
+			"filter":      map[string]any{"regions": []string{"330402", "330411"}},
+			"strata_keys": []string{"region"},
+			"quotas":      []any{map[string]any{"count": 2}},
+			"exclusions":  map[string]any{"window_days": 0},
+		},
+		"inspection_end": today.AddDays(60).String(),
+		// Result entry is due one working day after the inspection; the
+		// reminder one working day before goes out at midnight, i.e. now.
+		"policy": map[string]any{"result_entry_days": 1, "reminder_offsets": []int{1}, "reminder_time": "00:00", "progress_seconds": 1},
+	}, http.StatusCreated)
+	// The beacon is taken once the population is frozen, never before.
+	eventually("the freeze", func() bool {
+		return call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] == "frozen"
+	})
+	call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "witness-a|witness-b"}, http.StatusOK)
+	call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "again"}, http.StatusConflict)
+
+	// Locked and assigned to the two counties; each county matches.
+	eventually("the lock", func() bool {
+		return call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] == "locked"
+	})
+	call("POST", "/api/v1/batches/"+id+"/counties/330402/match", officers["330411"], nil, http.StatusForbidden)
+	for county, tok := range officers {
+		call("POST", "/api/v1/batches/"+id+"/counties/"+county+"/match", tok, nil, http.StatusOK)
+	}
+	var tasks []map[string]any
+	eventually("four assigned tasks", func() bool {
+		items, _ := call("GET", "/api/v1/batches/"+id+"/tasks?stage=assigned", coordinator, nil, http.StatusOK)["items"].([]any)
+		tasks = tasks[:0]
+		for _, it := range items {
+			tasks = append(tasks, it.(map[string]any))
+		}
+		return len(tasks) == 4
+	})
+
+	// Inspections: three today, one two weeks ago whose result is left late;
+	// of those of today, one waits for its reminder before its result.
+	late, reminded := tasks[0], tasks[1]
+	for _, task := range tasks {
+		key, county := task["object_key"].(string), task["county"].(string)
+		path := "/api/v1/batches/" + id + "/tasks/" + key
+		on := today.String()
+		if task["object_key"] == late["object_key"] {
+			on = today.AddDays(-14).String()
+		}
+		call("POST", path+"/result", officers[county], map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusConflict)
+		call("POST", path+"/inspected", officers[county], map[string]any{"completed_on": on}, http.StatusOK)
+		if task["object_key"] != late["object_key"] && task["object_key"] != reminded["object_key"] {
+			call("POST", path+"/result", officers[county], map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusOK)
+			call("POST", path+"/review", officers[county], map[string]any{"approve": true}, http.StatusOK)
+		}
+	}
+	eventually("the reminder", func() bool { return inbox.kinds()["reminder:county_officer"] >= 1 })
+	for _, task := range []map[string]any{reminded} {
+		path := "/api/v1/batches/" + id + "/tasks/" + task["object_key"].(string)
+		tok := officers[task["county"].(string)]
+		call("POST", path+"/result", tok, map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusOK)
+		call("POST", path+"/review", tok, map[string]any{"approve": true}, http.StatusOK)
+	}
+	eventually("the escalation of the late result", func() bool {
+		k := inbox.kinds()
+		return k["escalation:county_head"] >= 1 && k["escalation:city_coordinator"] >= 1
+	})
+	ledger := call("GET", "/api/v1/accountability?batch="+id, coordinator, nil, http.StatusOK)["items"].([]any)
+	if len(ledger) != 1 || ledger[0].(map[string]any)["duty"] != "result_entry" || ledger[0].(map[string]any)["object_key"] != late["object_key"] {
+		t.Fatalf("accountability ledger = %v", ledger)
+	}
+	progress := call("GET", "/api/v1/batches/"+id+"/progress", coordinator, nil, http.StatusOK)
+	if progress["total"].(map[string]any)["overdue"].(map[string]any)["result_entry"] != float64(1) {
+		t.Errorf("progress does not show the overdue result: %v", progress["total"])
+	}
+
+	// The late result, then the batch closes: summary and archive.
+	path := "/api/v1/batches/" + id + "/tasks/" + late["object_key"].(string)
+	tok := officers[late["county"].(string)]
+	call("POST", path+"/result", tok, map[string]any{"result_code": "unknown_code", "method": "on_site"}, http.StatusBadRequest)
+	call("POST", path+"/result", tok, map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusOK)
+	call("POST", path+"/review", tok, map[string]any{"approve": true}, http.StatusOK)
+	eventually("the archive", func() bool {
+		return call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] == "archived"
+	})
+	summary := call("GET", "/public/batches/"+id+"/summary", "", nil, http.StatusOK)
+	if len(summary["counties"].([]any)) != 2 {
+		t.Errorf("summary = %v", summary)
+	}
+	manifest := call("GET", "/api/v1/batches/"+id+"/archive", coordinator, nil, http.StatusOK)
+	if len(manifest["files"].([]any)) < 8 {
+		t.Errorf("archive manifest = %v", manifest)
+	}
+	final := call("GET", "/api/v1/batches/"+id+"/progress?source=workflow", coordinator, nil, http.StatusOK)
+	if final["phase"] != "archived" || final["total"].(map[string]any)["stages"].(map[string]any)["closed"] != float64(4) {
+		t.Errorf("workflow progress = %v", final)
+	}
+	ledger = call("GET", "/api/v1/accountability?batch="+id, coordinator, nil, http.StatusOK)["items"].([]any)
+	if ledger[0].(map[string]any)["working_days_late"] == nil {
+		t.Errorf("the late entry was not resolved: %v", ledger[0])
+	}
+	k := inbox.kinds()
+	if k["reminder:county_officer"] < 1 || k["assigned:county_officer"] != 2 || inbox.bad != 0 {
+		t.Errorf("webhook deliveries = %v (bad signatures %d)", k, inbox.bad)
+	}
+	if os.Getenv("SPOTCHECK_SAVE_HISTORIES") == "1" {
+		saveHistories(t, tAddr, id, late["object_key"].(string), late["county"].(string))
+	}
+}
+
+// saveHistories writes the histories of this run's workflows for the
+// replay test of package workflows.
+func saveHistories(t *testing.T, addr, id, objectKey, county string) {
+	tc, err := client.Dial(client.Options{HostPort: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	dir := filepath.Join("..", "..", "workflows", "testdata", "histories")
+	for name, wid := range map[string]string{"batch": "batch/" + id, "county": "batch/" + id + "/county/" + county,
+		"object-late": "batch/" + id + "/object/" + objectKey} {
+		iter := tc.GetWorkflowHistory(context.Background(), wid, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var h historypb.History
+		for iter.HasNext() {
+			e, err := iter.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Events = append(h.Events, e)
+		}
+		out, err := protojson.MarshalOptions{Indent: " "}.Marshal(&h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".json"), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("saved %d events of %s", len(h.Events), wid)
+	}
+}
+
+func newFlagSetForTest() *flag.FlagSet { return flag.NewFlagSet("test", flag.ContinueOnError) }

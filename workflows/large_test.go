@@ -1,0 +1,67 @@
+package workflows
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+)
+
+// BenchmarkTenThousandObjectBatch runs a batch of 10,000 objects over
+// Jiaxing's nine county-level units to completion in the SDK's test
+// environment: every county matches, every object is inspected, has its
+// result entered and approved, and is published. Run with
+// go test -run '^$' -bench TenThousand -benchtime 1x ./workflows
+func BenchmarkTenThousandObjectBatch(b *testing.B) {
+	counties := []string{"330402", "330411", "330421", "330424", "330481", "330482", "330483", "JXJK", "JXGQ"}
+	total := 10000
+	if n, err := strconv.Atoi(os.Getenv("SPOTCHECK_BATCH_OBJECTS")); err == nil && n > 0 {
+		total = n // a smaller run to try changes quickly
+	}
+	for i := 0; i < b.N; i++ {
+		shares := make([]activities.CountyShare, len(counties))
+		for j := range counties {
+			shares[j].County = counties[j]
+		}
+		for k := 0; k < total; k++ {
+			c := k % len(counties)
+			shares[c].Objects = append(shares[c].Objects, fmt.Sprintf("K%05d", k))
+		}
+		start := time.Date(2026, 3, 2, 9, 0, 0, 0, china)
+		h := newHarness(b, start, shares)
+		h.env.SetTestTimeout(30 * time.Minute)
+		for _, s := range shares {
+			s := s
+			officer := inspection.Actor{Role: "county_officer", County: s.County}
+			h.at(start.Add(2*time.Hour), func() { h.update(CountyWorkflowID("B1", s.County), UpdateMatch, MatchRequest{By: officer}) })
+			for _, key := range s.Objects {
+				id := ObjectWorkflowID("B1", key)
+				h.at(time.Date(2026, 3, 10, 17, 0, 0, 0, china), func() {
+					h.update(id, UpdateInspected, Inspected{CompletedOn: day("2026-03-10"), By: officer})
+				})
+				h.at(time.Date(2026, 3, 12, 10, 0, 0, 0, china), func() {
+					h.update(id, UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", EnteredBy: officer})
+				})
+				h.at(time.Date(2026, 3, 13, 10, 0, 0, 0, china), func() {
+					h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: officer})
+				})
+			}
+		}
+		began := time.Now()
+		h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
+		if err := h.env.GetWorkflowError(); err != nil {
+			b.Fatal(err)
+		}
+		var p BatchProgress
+		h.env.GetWorkflowResult(&p)
+		if p.Total.Stages[inspection.Closed] != total || p.Phase != "archived" {
+			b.Fatalf("progress %+v", p.Total)
+		}
+		b.ReportMetric(time.Since(began).Seconds(), "s/batch")
+		b.Logf("10,000 objects, 9 counties: closed and archived in %s wall time; %d objects published", time.Since(began).Round(time.Millisecond), len(h.rec.published))
+	}
+}
