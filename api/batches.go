@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 
+	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
@@ -36,7 +35,7 @@ func (s *Server) batchRoutes(v1, pub *gin.RouterGroup) {
 	v1.POST("/batches", planners, h.create)
 	v1.GET("/batches", h.list)
 	v1.GET("/batches/:id", h.get)
-	v1.GET("/batches/:id/objects", h.drawn)
+	v1.GET("/batches/:id/objects", requireRole(notInspectors...), h.drawn)
 	v1.POST("/draw-simulations", planners, h.simulate)
 	pub.GET("/batches/:id/draw-proof", h.proof)
 	pub.GET("/batches/:id/population.tsv", h.population)
@@ -136,8 +135,9 @@ func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
 	return p, fault.Invalids("the batch cannot be scheduled", ps)
 }
 
-// createBatch is the one place a batch is created: it commits the draw
-// (batch.Service.Create), records the schedule, and starts the batch's
+// createBatch validates the schedule and starts the batch through
+// activities.Starter, the one place a batch is created (plans use it too):
+// it commits the draw, records the schedule, and starts the batch's
 // workflow, whose ID is the batch's business ID. Every step is idempotent,
 // so repeating a request whose workflow did not start starts it.
 func (h *batchAPI) createBatch(ctx context.Context, req createRequest, actor string) (batch.Batch, error) {
@@ -145,34 +145,14 @@ func (h *batchAPI) createBatch(ctx context.Context, req createRequest, actor str
 	if err != nil {
 		return batch.Batch{}, err
 	}
-	b, err := h.svc.Create(ctx, batch.CreateRequest{ID: req.ID, Name: req.Name, Rules: req.Rules, Actor: actor})
-	if err != nil {
-		return b, err
-	}
 	raw, _ := json.Marshal(policy)
-	var stored struct {
-		End    string `db:"inspection_end"`
-		Policy []byte `db:"policy"`
-	}
-	err = h.s.d.DB.GetContext(ctx, &stored, `
-		UPDATE batches SET inspection_end = coalesce(inspection_end, $2::date), policy = coalesce(policy, $3::jsonb)
-		WHERE id = $1 RETURNING inspection_end::text, policy`, b.ID, req.InspectionEnd.String(), raw)
-	if err != nil {
-		return b, fmt.Errorf("record schedule of batch %s: %w", b.ID, err)
-	}
-	if stored.End != req.InspectionEnd.String() {
-		return b, fault.New(fault.Conflict, "batch %s already exists with inspection period ending %s", b.ID, stored.End)
-	}
-	_, err = h.s.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.BatchWorkflowID(b.ID),
-		TaskQueue:                h.s.d.TaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.BatchWorkflow, workflows.BatchInput{BatchID: b.ID, InspectionEnd: req.InspectionEnd, Policy: policy})
-	if err != nil {
-		return b, fmt.Errorf("start the workflow of batch %s (repeat the request to retry): %w", b.ID, err)
-	}
-	return b, nil
+	return h.s.batchStarter().StartBatch(ctx, activities.BatchStart{
+		ID: req.ID, Name: req.Name, Rules: req.Rules, InspectionEnd: req.InspectionEnd, Policy: raw, Actor: actor})
+}
+
+// batchStarter is the batch starter plans share (activities.Starter).
+func (s *Server) batchStarter() *activities.Starter {
+	return &activities.Starter{DB: s.d.DB, Batches: batch.NewService(s.d.DB), Temporal: s.d.Temporal, TaskQueue: s.d.TaskQueue}
 }
 
 // list answers GET /batches?state=&cursor=&limit=, newest first.

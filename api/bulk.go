@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/bulk"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 )
@@ -29,8 +30,14 @@ const defaultImportMaxBytes = 50 << 20
 func (s *Server) bulkRoutes(v1 *gin.RouterGroup) {
 	limit := importMaxBytes(s.log)
 	for _, l := range []*bulk.Library{bulk.Objects, bulk.Inspectors} {
-		v1.POST("/"+l.Name+"/import", s.importLibrary(l, limit))
-		v1.GET("/"+l.Name+"/export", s.exportLibrary(l))
+		// Exports of the inspector library carry personal data of every
+		// county: not for county officers or inspectors.
+		exporters := requireRole(notInspectors...)
+		if l == bulk.Inspectors {
+			exporters = requireRole(auth.Admin, auth.Coordinator, auth.DepartmentOfficer, auth.Auditor)
+		}
+		v1.POST("/"+l.Name+"/import", requireRole(libraryWriters...), s.importLibrary(l, limit))
+		v1.GET("/"+l.Name+"/export", exporters, s.exportLibrary(l))
 		v1.GET("/"+l.Name+"/import-template", s.importTemplate(l))
 	}
 }

@@ -25,7 +25,7 @@ func (s *Server) calendarRoutes(v1 *gin.RouterGroup) {
 	h := &calendarAPI{s: s, st: workday.NewStore(s.d.DB)}
 	v1.GET("/calendar/years", h.listYears)
 	v1.GET("/calendar/years/:year", h.getYear)
-	v1.PUT("/calendar/years/:year", h.putYear)
+	v1.PUT("/calendar/years/:year", requireRole(cityRoles...), h.putYear)
 	v1.GET("/calendar/due-date", h.dueDate)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 )
@@ -20,10 +21,12 @@ type contactsAPI struct {
 // contactRoutes registers the contact resources on v1.
 func (s *Server) contactRoutes(v1 *gin.RouterGroup) {
 	h := &contactsAPI{s: s, st: notify.NewStore(s.d.DB)}
-	v1.GET("/contacts", h.list)
-	v1.POST("/contacts", h.create)
-	v1.GET("/contacts/:id", h.get)
-	v1.DELETE("/contacts/:id", h.delete)
+	// Contacts are people's addresses: the city's office and auditors.
+	readers, writers := requireRole(auth.Admin, auth.Coordinator, auth.Auditor), requireRole(cityRoles...)
+	v1.GET("/contacts", readers, h.list)
+	v1.POST("/contacts", writers, h.create)
+	v1.GET("/contacts/:id", readers, h.get)
+	v1.DELETE("/contacts/:id", writers, h.delete)
 }
 
 func contactID(c *gin.Context) (int64, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/library"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
@@ -25,40 +26,47 @@ type libraryAPI struct {
 func (s *Server) libraryRoutes(v1 *gin.RouterGroup) {
 	h := &libraryAPI{s: s, st: library.NewStore(s.d.DB)}
 
+	// Who may do what is the matrix of TestScopeMatrix (roles in scope.go).
+	city, writers := requireRole(cityRoles...), requireRole(libraryWriters...)
+	ownDept := s.itemOfDepartment()
+	objReaders := requireRole(notInspectors...)
+	inspReaders, inspScope := requireRole(inspectorReaders...), s.inspectorInScope()
+	confReaders := requireRole(auth.Admin, auth.Coordinator, auth.DepartmentOfficer, auth.Auditor)
+
 	v1.GET("/regions", h.listRegions)
-	v1.POST("/regions", h.createRegion)
+	v1.POST("/regions", city, h.createRegion)
 	v1.GET("/regions/:code", h.getRegion)
 	v1.GET("/departments", h.listDepartments)
-	v1.POST("/departments", h.createDepartment)
+	v1.POST("/departments", city, h.createDepartment)
 
 	v1.GET("/check-items", h.listItems)
-	v1.POST("/check-items", h.createItem)
+	v1.POST("/check-items", writers, h.createItem)
 	v1.GET("/check-items/:code", h.getItem)
 	v1.GET("/check-items/:code/history", h.history(library.EntityCheckItem))
 	v1.GET("/check-items/:code/versions", h.listVersions)
-	v1.POST("/check-items/:code/versions", h.newVersion)
+	v1.POST("/check-items/:code/versions", writers, ownDept, h.newVersion)
 	v1.GET("/check-items/:code/versions/:version", h.getVersion)
-	v1.POST("/check-items/:code/versions/:version/publish", h.publish(true))
-	v1.POST("/check-items/:code/versions/:version/unpublish", h.publish(false))
+	v1.POST("/check-items/:code/versions/:version/publish", writers, ownDept, h.publish(true))
+	v1.POST("/check-items/:code/versions/:version/unpublish", writers, ownDept, h.publish(false))
 
-	v1.GET("/objects", h.listObjects)
-	v1.POST("/objects", h.createObject)
-	v1.GET("/objects/:key", h.getObject)
-	v1.PUT("/objects/:key", h.updateObject)
-	v1.POST("/objects/:key/deactivate", h.deactivateObject)
-	v1.GET("/objects/:key/history", h.history(library.EntityObject))
-	v1.GET("/objects/:key/items", h.applicableItems)
-	v1.GET("/objects/:key/conflicts", h.objectConflicts)
+	v1.GET("/objects", objReaders, h.listObjects)
+	v1.POST("/objects", writers, h.createObject)
+	v1.GET("/objects/:key", objReaders, h.getObject)
+	v1.PUT("/objects/:key", writers, h.updateObject)
+	v1.POST("/objects/:key/deactivate", writers, h.deactivateObject)
+	v1.GET("/objects/:key/history", objReaders, h.history(library.EntityObject))
+	v1.GET("/objects/:key/items", objReaders, h.applicableItems)
+	v1.GET("/objects/:key/conflicts", confReaders, h.objectConflicts)
 
-	v1.GET("/inspectors", h.listInspectors)
-	v1.POST("/inspectors", h.createInspector)
-	v1.GET("/inspectors/:key", h.getInspector)
-	v1.PUT("/inspectors/:key", h.updateInspector)
-	v1.POST("/inspectors/:key/deactivate", h.deactivateInspector)
-	v1.GET("/inspectors/:key/history", h.history(library.EntityInspector))
-	v1.GET("/inspectors/:key/conflicts", h.inspectorConflicts)
-	v1.POST("/inspectors/:key/conflicts", h.declareConflict)
-	v1.DELETE("/inspectors/:key/conflicts/:object_key", h.withdrawConflict)
+	v1.GET("/inspectors", inspReaders, h.listInspectors)
+	v1.POST("/inspectors", writers, h.createInspector)
+	v1.GET("/inspectors/:key", inspScope, h.getInspector)
+	v1.PUT("/inspectors/:key", writers, h.updateInspector)
+	v1.POST("/inspectors/:key/deactivate", writers, h.deactivateInspector)
+	v1.GET("/inspectors/:key/history", inspReaders, inspScope, h.history(library.EntityInspector))
+	v1.GET("/inspectors/:key/conflicts", inspScope, h.inspectorConflicts)
+	v1.POST("/inspectors/:key/conflicts", writers, h.declareConflict)
+	v1.DELETE("/inspectors/:key/conflicts/:object_key", writers, h.withdrawConflict)
 }
 
 func (h *libraryAPI) actor(c *gin.Context) library.Actor {
@@ -267,6 +275,10 @@ func (h *libraryAPI) listItems(c *gin.Context) {
 func (h *libraryAPI) createItem(c *gin.Context) {
 	var in library.CheckItemInput
 	if err := decodeJSON(c, &in); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	if err := checkItemDepartment(c, in); err != nil {
 		h.s.fail(c, err)
 		return
 	}
@@ -544,6 +556,11 @@ func inspectorLocation(key string) string { return "/api/v1/inspectors/" + url.P
 
 func (h *libraryAPI) listInspectors(c *gin.Context) {
 	q, cursor, limit, err := listQuery(c, "region", "tag", "status", "q")
+	if err == nil {
+		var region string
+		region, err = countyFilter(c, q.Get("region"))
+		q.Set("region", region)
+	}
 	if err != nil {
 		h.s.fail(c, err)
 		return

@@ -158,7 +158,15 @@ func (s *Server) getProgress(c *gin.Context) {
 		c.JSON(http.StatusOK, p)
 		return
 	}
-	p, err := s.progress(c.Request.Context(), id, principalOf(c).Scope().County)
+	county := principalOf(c).Scope().County
+	load := func(ctx context.Context) (Progress, error) { return s.progress(ctx, id, county) }
+	var p Progress
+	var err error
+	if s.progressCache != nil {
+		p, err = s.progressCache.get(c.Request.Context(), [2]string{id, county}, load)
+	} else {
+		p, err = load(c.Request.Context())
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -14,4 +14,8 @@ func (s *Server) routes(v1, pub *gin.RouterGroup) {
 	s.lifecycleRoutes(v1, pub)
 	s.matchRoutes(v1)
 	s.batchRoutes(v1, pub)
+	s.planRoutes(v1, pub)
+	s.caseRoutes(v1)
+	s.statsRoutes(v1)
+	s.publicRoutes(pub)
 }

@@ -45,6 +45,11 @@ type Deps struct {
 	Version string
 	// Auth authenticates the callers of /api/v1 (see authenticate).
 	Auth Authenticator
+	// CORSOrigins may call the API from a browser; none = CORS off.
+	CORSOrigins []string
+	// PublicRateLimit is requests a second per client IP on /public
+	// (bursts of three times that); 0 = unlimited.
+	PublicRateLimit int
 }
 
 // NewHandler builds the HTTP handler with every route and middleware.
@@ -54,7 +59,7 @@ func NewHandler(d Deps) http.Handler {
 	r.HandleMethodNotAllowed = true
 	// Keys may contain "/" (project codes); route on the escaped path.
 	r.UseRawPath = true
-	r.Use(requestID(), recovery(d.Log), securityHeaders(), httpMetrics(d.Registry), accessLog(d.Log))
+	r.Use(requestID(), recovery(d.Log), securityHeaders(), cors(d.CORSOrigins), httpMetrics(d.Registry), accessLog(d.Log))
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not-found", fmt.Sprintf("No resource at %s.", c.Request.URL.Path))
 	})
@@ -68,8 +73,10 @@ func NewHandler(d Deps) http.Handler {
 	r.GET("/readyz", readyz(d.Ready))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 
-	s := &Server{d: d, log: d.Log}
-	s.routes(r.Group("/api/v1", s.authenticate()), r.Group("/public"))
+	s := &Server{d: d, log: d.Log, progressCache: newProgressCache()}
+	// The API's description needs no token: on the engine, outside the group.
+	r.GET(openAPIPath, serveOpenAPI)
+	s.routes(r.Group("/api/v1", s.authenticate(), s.idempotent()), r.Group("/public", rateLimit(float64(d.PublicRateLimit), 3*d.PublicRateLimit)))
 	return r
 }
 
@@ -77,6 +84,8 @@ func NewHandler(d Deps) http.Handler {
 type Server struct {
 	d   Deps
 	log *zap.Logger
+	// progressCache, when set, serves batch progress up to a second old.
+	progressCache *progressCache
 }
 
 // fail answers err for this server (see the package-level fail).

@@ -34,20 +34,39 @@ func BenchmarkTenThousandObjectBatch(b *testing.B) {
 		start := time.Date(2026, 3, 2, 9, 0, 0, 0, china)
 		h := newHarness(b, start, shares)
 		h.env.SetTestTimeout(30 * time.Minute)
+		// The test environment queues at most 1,000 callbacks: updates go out
+		// in slices of 50 objects, a minute apart.
+		var all []ObjectInput
 		for _, s := range shares {
 			s := s
 			officer := inspection.Actor{Role: "county_officer", County: s.County}
 			h.at(start.Add(2*time.Hour), func() { h.update(CountyWorkflowID("B1", s.County), UpdateMatch, MatchRequest{By: officer}) })
 			for _, key := range s.Objects {
-				id := ObjectWorkflowID("B1", key)
-				h.at(time.Date(2026, 3, 10, 17, 0, 0, 0, china), func() {
-					h.update(id, UpdateInspected, Inspected{CompletedOn: day("2026-03-10"), By: officer})
-				})
-				h.at(time.Date(2026, 3, 12, 10, 0, 0, 0, china), func() {
-					h.update(id, UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", EnteredBy: officer})
-				})
-				h.at(time.Date(2026, 3, 13, 10, 0, 0, 0, china), func() {
-					h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: officer})
+				all = append(all, ObjectInput{County: s.County, ObjectKey: key})
+			}
+		}
+		steps := []struct {
+			at   time.Time
+			send func(o ObjectInput, by inspection.Actor)
+		}{
+			{time.Date(2026, 3, 10, 17, 0, 0, 0, china), func(o ObjectInput, by inspection.Actor) {
+				h.update(ObjectWorkflowID("B1", o.ObjectKey), UpdateInspected, Inspected{CompletedOn: day("2026-03-10"), By: by})
+			}},
+			{time.Date(2026, 3, 12, 10, 0, 0, 0, china), func(o ObjectInput, by inspection.Actor) {
+				h.update(ObjectWorkflowID("B1", o.ObjectKey), UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", EnteredBy: by})
+			}},
+			{time.Date(2026, 3, 13, 10, 0, 0, 0, china), func(o ObjectInput, by inspection.Actor) {
+				h.update(ObjectWorkflowID("B1", o.ObjectKey), UpdateReview, inspection.Review{Approve: true, Reviewer: by})
+			}},
+		}
+		for _, step := range steps {
+			for i := 0; i < len(all); i += 50 {
+				slice := all[i:min(i+50, len(all))]
+				send := step.send
+				h.at(step.at.Add(time.Duration(i/50)*time.Minute), func() {
+					for _, o := range slice {
+						send(o, inspection.Actor{Role: "county_officer", County: o.County})
+					}
 				})
 			}
 		}

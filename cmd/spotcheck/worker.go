@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
@@ -15,6 +16,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
+	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -25,7 +27,7 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 		// Leave half the shutdown budget to the HTTP drain and the rest.
 		WorkerStopTimeout: cfg.ShutdownTimeout / 2,
 	})
-	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow} {
+	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow} {
 		w.RegisterWorkflow(wf)
 	}
 	calendars := workday.NewStore(db)
@@ -40,6 +42,9 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 			return batches.WritePopulation(ctx, id, w)
 		}},
 	})
+	policy, _ := json.Marshal(workflows.DefaultPolicy())
+	w.RegisterActivity(&activities.Plans{Plans: plan.NewService(db), DefaultPolicy: policy,
+		Starter: &activities.Starter{DB: db, Batches: batches, Temporal: tc, TaskQueue: cfg.TaskQueue}})
 	w.RegisterActivity(&activities.Notifier{Store: notify.NewStore(db), Channels: notifyChannels(cfg, log), Log: log.Named("notify")})
 	return w
 }

@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,12 @@ type Config struct {
 	// Single sign-on (JWT): see internal/auth.JWTConfig.
 	JWKSURL, JWKSFile, JWTIssuer, JWTAudience                                                        string
 	JWTSubjectClaim, JWTRoleClaim, JWTCountyClaim, JWTDepartmentClaim, JWTInspectorClaim, JWTRoleMap string
+	// CORSOrigins lists the origins browsers may call the API from
+	// (comma-separated); empty = no CORS headers at all.
+	CORSOrigins string
+	// PublicRateLimit is how many requests a second one client IP may make
+	// to the public disclosure endpoints; 0 = unlimited.
+	PublicRateLimit int
 }
 
 // Setting describes one configuration variable; the README's table is
@@ -81,6 +88,8 @@ var Settings = []Setting{
 	{"JWT_DEPARTMENT_CLAIM", "jwt-department-claim", "department", "claim holding a department officer's department (code or name)"},
 	{"JWT_INSPECTOR_CLAIM", "jwt-inspector-claim", "inspector", "claim holding an inspector's inspector key"},
 	{"JWT_ROLE_MAP", "jwt-role-map", "", "provider role values to roles, `value=role,value=role`; empty = the values are role names (admin, coordinator, department_officer, county_officer, inspector, auditor)"},
+	{"CORS_ORIGINS", "cors-origins", "", "origins allowed to call the API from a browser, comma-separated (`https://a.example,https://b.example`); empty = CORS off"},
+	{"PUBLIC_RATE_LIMIT", "public-rate-limit", "20", "requests per second one client IP may make to the public disclosure endpoints (/public), bursts of three times that; 0 = unlimited"},
 }
 
 // Register defines every setting on fs, with defaults taken from the
@@ -133,6 +142,8 @@ func Register(fs *flag.FlagSet) *Config {
 	str(&c.JWTDepartmentClaim, "JWT_DEPARTMENT_CLAIM")
 	str(&c.JWTInspectorClaim, "JWT_INSPECTOR_CLAIM")
 	str(&c.JWTRoleMap, "JWT_ROLE_MAP")
+	str(&c.CORSOrigins, "CORS_ORIGINS")
+	num(&c.PublicRateLimit, "PUBLIC_RATE_LIMIT")
 	num(&c.TemporalDevPort, "TEMPORAL_DEV_PORT")
 	num(&c.TemporalUIPort, "TEMPORAL_UI_PORT")
 	num(&c.DBMaxOpenConns, "DB_MAX_OPEN_CONNS")
@@ -182,6 +193,14 @@ func (c *Config) Validate() error {
 	}
 	if c.DBMaxOpenConns < 1 {
 		return fmt.Errorf("DB_MAX_OPEN_CONNS must be at least 1, got %d", c.DBMaxOpenConns)
+	}
+	if c.PublicRateLimit < 0 {
+		return fmt.Errorf("PUBLIC_RATE_LIMIT must be 0 (unlimited) or more, got %d", c.PublicRateLimit)
+	}
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" && o != "*" && !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
+			return fmt.Errorf("CORS_ORIGINS entry %q is not an origin such as https://example.gov.cn", o)
+		}
 	}
 	if c.badDemoData != "" {
 		return fmt.Errorf("DEMO_DATA %q is not true or false", c.badDemoData)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -160,6 +161,21 @@ func (s *Service) Replace(ctx context.Context, in activities.ReplaceInput) (acti
 
 		seed := match.Seed(drawSeed, county.String, round, county1.Beacon)
 		object := d.objects[0]
+		// Whoever was replaced on this object before (sick, recused late)
+		// does not come back in a later round; the proof's object lists them
+		// as recused, so the replacement stays recomputable.
+		var earlier []string
+		if err := tx.SelectContext(ctx, &earlier, `
+			SELECT DISTINCT inspector_key FROM match_assignments
+			WHERE batch_id = $1 AND object_key = $2 AND replaced_at IS NOT NULL ORDER BY inspector_key`,
+			in.BatchID, in.ObjectKey); err != nil {
+			return fmt.Errorf("read earlier replacements of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+		}
+		for _, k := range earlier {
+			if !slices.Contains(object.Recused, k) {
+				object.Recused = append(object.Recused, k)
+			}
+		}
 		got, err := match.Replace(seed, object, team, in.InspectorKey, d.inspectors)
 		var inf *match.InfeasibleError
 		switch {

@@ -1,0 +1,161 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/spotcheck-gov/spotcheck/internal/batch"
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/plan"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
+)
+
+// BatchWorkflowName is the registered name of workflows.BatchWorkflow.
+// This package cannot import workflows (which imports it); a test there
+// checks that the name and BatchStart's JSON match the workflow's.
+const BatchWorkflowName = "BatchWorkflow"
+
+// Starter starts batches: the one place a batch is created, used by POST
+// /batches and by plans. Temporal is the client that starts the batch
+// workflows on TaskQueue.
+type Starter struct {
+	DB        *sqlx.DB
+	Batches   *batch.Service
+	Temporal  client.Client
+	TaskQueue string
+}
+
+// BatchStart is a batch to create and start. Policy is a validated
+// workflows.Policy as JSON.
+type BatchStart struct {
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	Rules         batch.Rules     `json:"rules"`
+	InspectionEnd workday.Date    `json:"inspection_end"`
+	Policy        json.RawMessage `json:"policy"`
+	Actor         string          `json:"actor"`
+}
+
+// batchInput has the JSON of workflows.BatchInput.
+type batchInput struct {
+	BatchID       string          `json:"batch_id"`
+	InspectionEnd workday.Date    `json:"inspection_end"`
+	Policy        json.RawMessage `json:"policy"`
+}
+
+// StartBatch commits the draw (batch.Service.Create), records the
+// schedule, and starts the batch's workflow, whose ID is "batch/" and the
+// batch's ID. Every step is idempotent, so repeating a start whose
+// workflow did not start starts it.
+func (s *Starter) StartBatch(ctx context.Context, req BatchStart) (batch.Batch, error) {
+	b, err := s.Batches.Create(ctx, batch.CreateRequest{ID: req.ID, Name: req.Name, Rules: req.Rules, Actor: req.Actor})
+	if err != nil {
+		return b, err
+	}
+	var stored struct {
+		End    string `db:"inspection_end"`
+		Policy []byte `db:"policy"`
+	}
+	err = s.DB.GetContext(ctx, &stored, `
+		UPDATE batches SET inspection_end = coalesce(inspection_end, $2::date), policy = coalesce(policy, $3::jsonb)
+		WHERE id = $1 RETURNING inspection_end::text, policy`, b.ID, req.InspectionEnd.String(), []byte(req.Policy))
+	if err != nil {
+		return b, fmt.Errorf("record schedule of batch %s: %w", b.ID, err)
+	}
+	if stored.End != req.InspectionEnd.String() {
+		return b, fault.New(fault.Conflict, "batch %s already exists with inspection period ending %s", b.ID, stored.End)
+	}
+	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       "batch/" + b.ID,
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, BatchWorkflowName, batchInput{BatchID: b.ID, InspectionEnd: req.InspectionEnd, Policy: req.Policy})
+	if err != nil {
+		return b, fmt.Errorf("start the workflow of batch %s (repeat the request to retry): %w", b.ID, err)
+	}
+	return b, nil
+}
+
+// Plans are the activities of the plan workflow.
+type Plans struct {
+	Plans   *plan.Service
+	Starter *Starter
+	// DefaultPolicy is the policy of a plan without one (workflows'
+	// DefaultPolicy as JSON).
+	DefaultPolicy json.RawMessage
+}
+
+// PlannedStart asks for the Seq-th batch of a plan: a planned one, or an
+// extra one started by hand.
+type PlannedStart struct {
+	PlanID string `json:"plan_id"`
+	Seq    int    `json:"seq"`
+	Extra  bool   `json:"extra"`
+	Name   string `json:"name,omitempty"` // of an extra batch
+	Actor  string `json:"actor"`
+	// InspectionEnd, when set, ends an extra batch's inspection period
+	// before the plan's.
+	InspectionEnd *workday.Date `json:"inspection_end,omitempty"`
+}
+
+// StartedBatch is what a plan's batch start answers.
+type StartedBatch struct {
+	Seq     int    `json:"seq"`
+	BatchID string `json:"batch_id"`
+	Extra   bool   `json:"extra"`
+}
+
+// StartBatch starts a plan's batch with the plan's rules and policy. A
+// plan no longer approved, and an inspection period already over, are
+// refused without retry.
+func (p *Plans) StartBatch(ctx context.Context, in PlannedStart) (StartedBatch, error) {
+	pl, err := p.Plans.Get(ctx, in.PlanID)
+	if err != nil {
+		return StartedBatch{}, Reject(err)
+	}
+	if !plan.Startable(pl.State) {
+		return StartedBatch{}, Reject(fault.New(fault.Conflict, "plan %s is %s; it cannot start batches", pl.ID, pl.State))
+	}
+	name := in.Name
+	end := pl.InspectionEndOf(in.Seq)
+	if in.Extra {
+		if in.InspectionEnd != nil {
+			end = *in.InspectionEnd
+		}
+		if name == "" {
+			name = fmt.Sprintf("%s 追加第%d批", pl.Name, in.Seq)
+		}
+	} else {
+		found := false
+		for _, b := range pl.Batches {
+			if b.Seq == in.Seq {
+				name, found = b.Name, true
+			}
+		}
+		if !found {
+			return StartedBatch{}, Reject(fault.New(fault.NotFound, "plan %s has no batch %d", pl.ID, in.Seq))
+		}
+	}
+	if today := workday.DateOf(time.Now()); !end.After(today) {
+		return StartedBatch{}, Reject(fault.Field("inspection_end", "the inspection period of batch %d of plan %s ended on %s", in.Seq, pl.ID, end))
+	}
+	policy := p.DefaultPolicy
+	if pl.Policy != nil {
+		policy = *pl.Policy
+	}
+	id := plan.BatchID(pl.ID, in.Seq)
+	if _, err := p.Starter.StartBatch(ctx, BatchStart{ID: id, Name: name, Rules: pl.Rules, InspectionEnd: end, Policy: policy, Actor: in.Actor}); err != nil {
+		return StartedBatch{}, Reject(err)
+	}
+	if err := p.Plans.RecordBatch(ctx, pl.ID, in.Seq, id, in.Extra, in.Actor); err != nil {
+		return StartedBatch{}, err
+	}
+	return StartedBatch{Seq: in.Seq, BatchID: id, Extra: in.Extra}, nil
+}
