@@ -162,7 +162,11 @@ func (o *objectRun) checkFollowUp(ctx workflow.Context, f inspection.FollowUpEnt
 	if err := o.refuseWhileBusy(); err != nil {
 		return err
 	}
-	if o.stage != inspection.FollowUp || o.followUpEntered {
+	// A follow-up may be reported as soon as a result with problems is
+	// approved, while its publication is still under way.
+	open := o.stage == inspection.FollowUp ||
+		(inspection.FindsProblem(o.approvedCode) && (o.stage == inspection.Approved || o.stage == inspection.Published))
+	if !open || o.followUpEntered {
 		return conflict("object %s is %s and has no open follow-up", o.in.ObjectKey, o.stage)
 	}
 	day, err := workday.ParseDate(f.CompletedOn)
@@ -201,6 +205,9 @@ func (o *objectRun) onFollowUp(ctx workflow.Context, f inspection.FollowUpEntry)
 	o.followUpDone = &day
 	o.followUpEntered = len(f.Actions) > 0
 	o.busy = ""
+	if o.stage != inspection.FollowUp {
+		return nil // the lifecycle reaches the follow-up after publication
+	}
 	return workflow.Await(ctx, func() bool {
 		_, planned := o.duties[DutyFollowUpEntry]
 		return planned && (!o.followUpEntered || o.stage == inspection.Closed)

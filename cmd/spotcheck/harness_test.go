@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/config"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
+)
+
+// liveSystem is spotcheck's API (and, unless told otherwise, its worker)
+// running in the test process on the package's PostgreSQL and Temporal.
+type liveSystem struct {
+	t        *testing.T
+	ctx      context.Context
+	db       *sqlx.DB
+	dbURL    string
+	temporal string
+	queue    string
+	base     string
+}
+
+func startSystem(t *testing.T, ctx context.Context, queue string, r roles) *liveSystem {
+	t.Helper()
+	s := &liveSystem{t: t, ctx: ctx, dbURL: testenv.DatabaseURL(t), temporal: testenv.TemporalAddress(t), queue: queue}
+	s.db = sqlx.MustOpen("postgres", s.dbURL)
+	t.Cleanup(func() { s.db.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Register(newFlagSetForTest())
+	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = s.dbURL, s.temporal, queue
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), r, ln, nil) }()
+	t.Cleanup(func() { stop(); <-served })
+	s.base = "http://" + ln.Addr().String()
+	return s
+}
+
+// token creates an API key for role (and county).
+func (s *liveSystem) token(role auth.Role, county string) string {
+	s.t.Helper()
+	_, tok, err := auth.CreateKey(s.ctx, s.db, "test", auth.NewKey{Name: "test " + string(role) + county, Role: role, County: county})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+// call sends body as JSON with the bearer token and checks the status.
+func (s *liveSystem) call(method, path, tok string, body any, want int) map[string]any {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(s.ctx, method, s.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		s.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	out := map[string]any{}
+	json.Unmarshal(raw, &out)
+	return out
+}
+
+// eventually waits up to limit for cond.
+func (s *liveSystem) eventually(what string, limit time.Duration, cond func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// tasks lists a batch's tasks (all pages) as the coordinator sees them.
+func (s *liveSystem) tasks(id, tok, query string) []map[string]any {
+	var out []map[string]any
+	cursor := ""
+	for {
+		page := s.call("GET", "/api/v1/batches/"+id+"/tasks?limit=500"+query+cursor, tok, nil, http.StatusOK)
+		items, _ := page["items"].([]any)
+		for _, it := range items {
+			out = append(out, it.(map[string]any))
+		}
+		next, _ := page["next_cursor"].(string)
+		if next == "" {
+			return out
+		}
+		cursor = "&cursor=" + next
+	}
+}
