@@ -212,6 +212,13 @@ func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 	futures := make([]workflow.ChildWorkflowFuture, len(in.Objects))
 	for i, o := range in.Objects {
+		// Start in slices with a pause between, so that a county of
+		// thousands does not arrive on the servers at once.
+		if i > 0 && i%startSlice == 0 {
+			if err := workflow.Sleep(ctx, time.Second); err != nil {
+				return err
+			}
+		}
 		child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: ObjectWorkflowID(o.BatchID, o.ObjectKey),
 		})

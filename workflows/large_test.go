@@ -81,6 +81,6 @@ func BenchmarkTenThousandObjectBatch(b *testing.B) {
 			b.Fatalf("progress %+v", p.Total)
 		}
 		b.ReportMetric(time.Since(began).Seconds(), "s/batch")
-		b.Logf("10,000 objects, 9 counties: closed and archived in %s wall time; %d objects published", time.Since(began).Round(time.Millisecond), len(h.rec.published))
+		b.Logf("%d objects, 9 counties: closed and archived in %s wall time; %d objects published", total, time.Since(began).Round(time.Millisecond), len(h.rec.published))
 	}
 }

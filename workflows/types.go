@@ -29,6 +29,7 @@ const (
 	signalObjectStage   = "object-stage"
 	signalCountyUpdate  = "county-progress"
 	maxObjectsPerWorker = 500 // objects tracked under one partition workflow
+	startSlice          = 50  // object workflows a partition starts at once
 )
 
 // Duties with deadlines, as recorded in the accountability ledger.
