@@ -98,7 +98,7 @@ say "generating $ROWS rows"
 
 sql() { psql -q -X "$url" -v ON_ERROR_STOP=1 "$@"; }
 reset() {
-	sql -c 'TRUNCATE objects, library_changes' >/dev/null
+	sql -c 'TRUNCATE objects, library_changes CASCADE' >/dev/null
 	sql -c 'CHECKPOINT' >/dev/null 2>&1 || true
 }
 count() { sql -At -c 'SELECT count(*) FROM objects'; }

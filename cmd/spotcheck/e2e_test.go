@@ -265,8 +265,34 @@ func TestBatchEndToEnd(t *testing.T) {
 	if k["reminder:county_officer"] < 1 || k["assigned:county_officer"] != 2 || inbox.bad != 0 {
 		t.Errorf("webhook deliveries = %v (bad signatures %d)", k, inbox.bad)
 	}
+	logHistoryLengths(t, tAddr, id, []string{"330402", "330411"}, tasks)
 	if os.Getenv("SPOTCHECK_SAVE_HISTORIES") == "1" {
 		saveHistories(t, tAddr, id, late["object_key"].(string), late["county"].(string))
+	}
+}
+
+// logHistoryLengths prints the history length of every workflow of the
+// batch: the figures behind the README's estimate for large batches.
+func logHistoryLengths(t *testing.T, addr, id string, counties []string, tasks []map[string]any) {
+	tc, err := client.Dial(client.Options{HostPort: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	ids := []string{"batch/" + id}
+	for _, c := range counties {
+		ids = append(ids, "batch/"+id+"/county/"+c, "batch/"+id+"/county/"+c+"/part/0")
+	}
+	for _, task := range tasks {
+		ids = append(ids, "batch/"+id+"/object/"+task["object_key"].(string))
+	}
+	for _, wid := range ids {
+		d, err := tc.DescribeWorkflowExecution(context.Background(), wid, "")
+		if err != nil {
+			t.Errorf("describe %s: %v", wid, err)
+			continue
+		}
+		t.Logf("history length %5d  %s", d.WorkflowExecutionInfo.HistoryLength, wid)
 	}
 }
 
