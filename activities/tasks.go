@@ -11,6 +11,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -263,15 +264,7 @@ func (t *Tasks) audited(ctx context.Context, entry audit.Entry, write func(*sqlx
 }
 
 func (t *Tasks) inTx(ctx context.Context, f func(*sqlx.Tx) error) error {
-	tx, err := t.DB.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return pgtx.Run(ctx, t.DB, nil, f)
 }
 
 func sqlDate(d *workday.Date) any {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 )
 
 // Closer publishes summaries and seals archives.
@@ -58,7 +59,7 @@ func (c *Closer) now() time.Time {
 // PublishSummary computes and publishes the batch summary once; the batch
 // moves to "published".
 func (c *Closer) PublishSummary(ctx context.Context, batchID string) error {
-	return inTx(ctx, c.DB, func(tx *sqlx.Tx) error {
+	return pgtx.Run(ctx, c.DB, nil, func(tx *sqlx.Tx) error {
 		var state string
 		if err := tx.GetContext(ctx, &state, `SELECT state FROM batches WHERE id = $1 FOR UPDATE`, batchID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -158,7 +159,7 @@ var exports = []struct{ name, query string }{
 // the first seal.
 func (c *Closer) Seal(ctx context.Context, batchID string) (Manifest, error) {
 	var m Manifest
-	err := inTx(ctx, c.DB, func(tx *sqlx.Tx) error {
+	err := pgtx.Run(ctx, c.DB, nil, func(tx *sqlx.Tx) error {
 		var state string
 		if err := tx.GetContext(ctx, &state, `SELECT state FROM batches WHERE id = $1 FOR UPDATE`, batchID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -283,18 +284,6 @@ func tableExists(ctx context.Context, tx *sqlx.Tx, name string) (bool, error) {
 	var ok bool
 	err := tx.GetContext(ctx, &ok, `SELECT to_regclass($1) IS NOT NULL`, name)
 	return ok, err
-}
-
-func inTx(ctx context.Context, db *sqlx.DB, f func(*sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // Sealed returns a sealed archive's manifest as stored (the exact bytes its

@@ -51,6 +51,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/match"
+	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 )
 
 // A Service matches and replaces inspectors in PostgreSQL.
@@ -361,16 +362,8 @@ func storedResult(ctx context.Context, q sqlx.QueryerContext, batchID, county st
 }
 
 func (s *Service) inTx(ctx context.Context, f func(*sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("matching: begin transaction: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := f(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("matching: commit: %w", err)
+	if err := pgtx.Run(ctx, s.db, nil, f); err != nil {
+		return fmt.Errorf("matching: %w", err)
 	}
 	return nil
 }

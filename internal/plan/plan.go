@@ -22,6 +22,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -494,15 +495,7 @@ func contains[T comparable](xs []T, x T) bool {
 }
 
 func (s *Service) inTx(ctx context.Context, f func(*sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return pgtx.Run(ctx, s.db, nil, f)
 }
 
 func parseDrawAt(s string) (time.Time, error) {
