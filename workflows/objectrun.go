@@ -22,6 +22,9 @@ type objectRun struct {
 	duties map[string]*duty
 	busy   string
 	rearm  bool
+	// recorded is the seq of the last task row written: an entry is
+	// answered once the row shows it, so that a read right after agrees.
+	recorded int
 
 	inspectedOn     *workday.Date
 	result          *inspection.Result
@@ -99,7 +102,10 @@ func (o *objectRun) onInspected(ctx workflow.Context, r Inspected) error {
 	o.inspectedOn = &d
 	// Answer once the task has moved on, so that the caller's next entry
 	// (the result) finds it ready.
-	return workflow.Await(ctx, func() bool { return o.stage != inspection.Assigned })
+	return workflow.Await(ctx, func() bool {
+		_, planned := o.duties[DutyResultEntry]
+		return planned && o.settled()
+	})
 }
 
 func (o *objectRun) checkResult(ctx workflow.Context, r inspection.Result) error {
@@ -126,7 +132,7 @@ func (o *objectRun) onResult(ctx workflow.Context, r inspection.Result) (int, er
 	o.revision++
 	o.result = &r
 	o.busy = ""
-	return o.revision, workflow.Await(ctx, func() bool { return o.stage == inspection.ResultEntered })
+	return o.revision, workflow.Await(ctx, func() bool { return o.stage == inspection.ResultEntered && o.settled() })
 }
 
 func (o *objectRun) checkReview(ctx workflow.Context, r inspection.Review) error {
@@ -155,7 +161,7 @@ func (o *objectRun) onReview(ctx workflow.Context, r inspection.Review) error {
 	}
 	o.review = &r
 	o.busy = ""
-	return workflow.Await(ctx, func() bool { return o.stage != inspection.ResultEntered })
+	return workflow.Await(ctx, func() bool { return o.stage != inspection.ResultEntered && o.settled() })
 }
 
 func (o *objectRun) checkFollowUp(ctx workflow.Context, f inspection.FollowUpEntry) error {
@@ -401,7 +407,11 @@ func (o *objectRun) record(ctx workflow.Context) {
 	if err := workflow.ExecuteActivity(ctx, tasks.Record, r).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record task", "object", o.in.ObjectKey, "error", err)
 	}
+	o.recorded = r.Seq
 }
+
+// settled reports whether the task row shows everything decided so far.
+func (o *objectRun) settled() bool { return o.recorded == o.seq }
 
 func (o *objectRun) notice(ctx workflow.Context, id, role, kind, text string) {
 	send(ctx, notice{ID: id, BatchID: o.in.BatchID, County: o.in.County, ObjectKey: o.in.ObjectKey, Role: role, Kind: kind, Text: text})

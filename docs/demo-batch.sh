@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A batch from draw to archive on the running `make run` system, as an API
+# caller, a county and the city see it: create → beacon → draw → lock →
+# county match → inspection → results (one left overdue) → reminder and
+# escalation delivered to a webhook → accountability entry → review →
+# publication → summary → archive. Watch it in the Temporal Web UI
+# (http://localhost:8233) while it runs.
+#
+#   make run            # in another terminal
+#   docs/demo-batch.sh
+#
+# Needs curl, jq and python3 (the webhook receiver).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+API=${API:-http://localhost:8080}
+DATA_DIR=${DATA_DIR:-.data}
+port=$(sed -n 4p "$DATA_DIR/postgres/postmaster.pid")
+export DATABASE_URL="postgres://postgres@127.0.0.1:$port/spotcheck?sslmode=disable"
+coordinator=$(bin/spotcheck token create --role coordinator --name "demo coordinator")
+officer=$(bin/spotcheck token create --role county_officer --county 330402 --name "demo 南湖区")
+
+# A webhook receiver that prints what it gets.
+hook_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 - "$hook_port" <<'PY' &
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        print(f"  webhook {self.path}: [{body['kind']}] {body['body']}", flush=True)
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+hook_pid=$!
+trap 'kill $hook_pid' EXIT
+
+call() { # method path token [body]
+	curl -sS -X "$1" "$API$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' ${4:+-d "$4"}
+}
+wait_for() { # description command...
+	for _ in $(seq 300); do
+		if eval "$2" >/dev/null 2>&1; then return 0; fi
+		sleep 0.5
+	done
+	echo "timed out waiting for $1" >&2
+	exit 1
+}
+for role in county_officer county_head; do
+	call POST /api/v1/contacts "$coordinator" "{\"region_code\":\"330402\",\"role\":\"$role\",\"name\":\"demo $role\",\"channel\":\"webhook\",\"address\":\"http://127.0.0.1:$hook_port/330402/$role\",\"secret\":\"demo-webhook-secret-0123\"}" >/dev/null
+done
+call POST /api/v1/contacts "$coordinator" "{\"region_code\":\"330400\",\"role\":\"city_coordinator\",\"name\":\"demo coordinator\",\"channel\":\"webhook\",\"address\":\"http://127.0.0.1:$hook_port/330400/city_coordinator\",\"secret\":\"demo-webhook-secret-0123\"}" >/dev/null
+
+id="DEMO-$(date +%s)"
+today=$(TZ=Asia/Shanghai date +%F)
+end=$(TZ=Asia/Shanghai date -d '+60 days' +%F)
+late=$(TZ=Asia/Shanghai date -d '-14 days' +%F)
+echo "== batch $id: draw one project of ZR-01 (土地复垦) per risk level in 南湖区"
+call POST /api/v1/batches "$coordinator" "{\"id\":\"$id\",\"name\":\"演示批次\",
+  \"rules\":{\"items\":[{\"code\":\"ZR-01\",\"version\":1}],\"filter\":{\"regions\":[\"330402\"]},\"strata_keys\":[\"risk\"],\"quotas\":[{\"count\":1}]},
+  \"inspection_end\":\"$end\",
+  \"policy\":{\"result_entry_days\":1,\"reminder_offsets\":[1],\"reminder_time\":\"00:00\",\"progress_seconds\":1}}" | jq -c '{id, state, commitment}'
+wait_for "the freeze" "call GET /api/v1/batches/$id '$coordinator' | jq -e '.state == \"frozen\"'"
+call POST "/api/v1/batches/$id/beacon" "$coordinator" '{"beacon":"witness-a|witness-b"}' | jq -c .
+wait_for "the lock" "call GET /api/v1/batches/$id '$coordinator' | jq -e '.state == \"locked\"'"
+echo "== drawn; the public proof verifies:"
+curl -sS "$API/public/batches/$id/draw-proof" -o /tmp/$id-proof.json
+curl -sS "$API/public/batches/$id/population.tsv" -o /tmp/$id-population.tsv
+bin/spotcheck verify-draw --proof /tmp/$id-proof.json --population /tmp/$id-population.tsv
+echo "== 南湖区 matches its inspectors"
+call POST "/api/v1/batches/$id/counties/330402/match" "$officer" | jq -c '.teams'
+wait_for "the tasks" "call GET '/api/v1/batches/$id/tasks?stage=assigned' '$coordinator' | jq -e '.items | length > 0'"
+keys=$(call GET "/api/v1/batches/$id/tasks" "$coordinator" | jq -r '.items[].object_key')
+first=$(echo "$keys" | head -1)
+for key in $keys; do
+	on=$today
+	[ "$key" = "$first" ] && on=$late
+	call POST "/api/v1/batches/$id/tasks/$key/inspected" "$officer" "{\"completed_on\":\"$on\"}" | jq -c '{object_key, stage, result_due}'
+done
+echo "== the result of $first (inspected $late) is overdue: escalation and accountability"
+wait_for "the escalation" "call GET /api/v1/batches/$id/tasks/$first '$coordinator' | jq -e '.overdue | length > 0'"
+call GET "/api/v1/accountability?batch=$id" "$coordinator" | jq -c '.items[] | {object_key, county, duty, due}'
+echo "== progress (the batch workflow's query):"
+call GET "/api/v1/batches/$id/progress?source=workflow" "$coordinator" | jq -c '.total | {objects, stages, overdue}'
+for key in $keys; do
+	call POST "/api/v1/batches/$id/tasks/$key/result" "$officer" '{"result_code":"no_problem","method":"on_site"}' >/dev/null
+	call POST "/api/v1/batches/$id/tasks/$key/review" "$officer" '{"approve":true}' | jq -c '{object_key, stage}'
+done
+wait_for "the archive" "call GET /api/v1/batches/$id '$coordinator' | jq -e '.state == \"archived\"'"
+echo "== published and archived"
+call GET "/api/v1/accountability?batch=$id" "$coordinator" | jq -c '.items[] | {object_key, duty, due, working_days_late}'
+curl -sS "$API/public/batches/$id/summary" | jq -c .
+call GET "/api/v1/batches/$id/archive" "$coordinator" | jq -c '[.files[].name]'
+echo "Temporal Web UI: http://localhost:8233/namespaces/default/workflows?query=WorkflowId+STARTS_WITH+%22batch%2F$id%22"
