@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -65,6 +66,11 @@ func temporalFault(err error, workflowID string) error {
 	if f, ok := activities.AsFault(err); ok {
 		return f
 	}
+	// A workflow that has not yet reached the step this entry belongs to
+	// has no handler for it.
+	if strings.Contains(err.Error(), "unknown update") {
+		return fault.New(fault.Conflict, "%s is not taking this entry at its current step; try again in a moment", workflowID)
+	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return fault.New(fault.NotFound, "%s is not running (no such batch, county or drawn object, or it has finished)", workflowID)
@@ -102,6 +108,15 @@ func (s *Server) postMatch(c *gin.Context) {
 	var res activities.MatchResult
 	req := workflows.MatchRequest{By: actorFrom(principalOf(c)), Beacon: body.Beacon}
 	if err := s.update(c, workflows.CountyWorkflowID(c.Param("id"), county), workflows.UpdateMatch, req, &res); err != nil {
+		// Right after the lock the county's workflow may not have started.
+		if fault.KindOf(err) == fault.NotFound {
+			var locked bool
+			if s.d.DB.GetContext(c.Request.Context(), &locked, `SELECT EXISTS (SELECT 1 FROM batches b JOIN batch_objects o ON o.batch_id = b.id
+				WHERE b.id = $1 AND b.state = 'locked' AND o.county_code = $2)`, c.Param("id"), county) == nil && locked {
+				c.Header("Retry-After", "1")
+				err = fault.New(fault.Conflict, "the workflow of county %s in batch %s is starting; try again in a moment", county, c.Param("id"))
+			}
+		}
 		s.fail(c, err)
 		return
 	}

@@ -32,7 +32,13 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
 hook_pid=$!
-trap 'kill $hook_pid' EXIT
+contacts=()
+cleanup() {
+	kill $hook_pid
+	# The receiver goes away with the script; so do its contacts.
+	for c in "${contacts[@]}"; do call DELETE "/api/v1/contacts/$c" "$coordinator" >/dev/null || true; done
+}
+trap cleanup EXIT
 
 call() { # method path token [body]
 	curl -sS -X "$1" "$API$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' ${4:+-d "$4"}
@@ -45,10 +51,9 @@ wait_for() { # description command...
 	echo "timed out waiting for $1" >&2
 	exit 1
 }
-for role in county_officer county_head; do
-	call POST /api/v1/contacts "$coordinator" "{\"region_code\":\"330402\",\"role\":\"$role\",\"name\":\"demo $role\",\"channel\":\"webhook\",\"address\":\"http://127.0.0.1:$hook_port/330402/$role\",\"secret\":\"demo-webhook-secret-0123\"}" >/dev/null
+for c in 330402/county_officer 330402/county_head 330400/city_coordinator; do
+	contacts+=("$(call POST /api/v1/contacts "$coordinator" "{\"region_code\":\"${c%/*}\",\"role\":\"${c#*/}\",\"name\":\"demo ${c#*/}\",\"channel\":\"webhook\",\"address\":\"http://127.0.0.1:$hook_port/$c\",\"secret\":\"demo-webhook-secret-0123\"}" | jq -r .id)")
 done
-call POST /api/v1/contacts "$coordinator" "{\"region_code\":\"330400\",\"role\":\"city_coordinator\",\"name\":\"demo coordinator\",\"channel\":\"webhook\",\"address\":\"http://127.0.0.1:$hook_port/330400/city_coordinator\",\"secret\":\"demo-webhook-secret-0123\"}" >/dev/null
 
 id="DEMO-$(date +%s)"
 today=$(TZ=Asia/Shanghai date +%F)
@@ -67,7 +72,9 @@ curl -sS "$API/public/batches/$id/draw-proof" -o /tmp/$id-proof.json
 curl -sS "$API/public/batches/$id/population.tsv" -o /tmp/$id-population.tsv
 bin/spotcheck verify-draw --proof /tmp/$id-proof.json --population /tmp/$id-population.tsv
 echo "== 南湖区 matches its inspectors"
-call POST "/api/v1/batches/$id/counties/330402/match" "$officer" | jq -c '.teams'
+# The county's workflow starts right after the lock; retry until it takes the match.
+wait_for "the match" "call POST /api/v1/batches/$id/counties/330402/match '$officer' | tee /tmp/$id-match.json | jq -e '.teams'"
+jq -c '.teams' /tmp/$id-match.json
 wait_for "the tasks" "call GET '/api/v1/batches/$id/tasks?stage=assigned' '$coordinator' | jq -e '.items | length > 0'"
 keys=$(call GET "/api/v1/batches/$id/tasks" "$coordinator" | jq -r '.items[].object_key')
 first=$(echo "$keys" | head -1)
@@ -79,6 +86,7 @@ done
 echo "== the result of $first (inspected $late) is overdue: escalation and accountability"
 wait_for "the escalation" "call GET /api/v1/batches/$id/tasks/$first '$coordinator' | jq -e '.overdue | length > 0'"
 call GET "/api/v1/accountability?batch=$id" "$coordinator" | jq -c '.items[] | {object_key, county, duty, due}'
+sleep 2 # counties report to the batch at most once a second (policy progress_seconds)
 echo "== progress (the batch workflow's query):"
 call GET "/api/v1/batches/$id/progress?source=workflow" "$coordinator" | jq -c '.total | {objects, stages, overdue}'
 for key in $keys; do

@@ -149,6 +149,9 @@ func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 	})
 
 	if in.Resume == nil {
+		if err := c.acceptMatch(ctx); err != nil {
+			return err
+		}
 		// 锁定分配至县: the county learns it has objects to inspect.
 		c.phase = "awaiting_match"
 		c.notice(ctx, "batch-assigned/"+in.BatchID+"/"+in.County, "county_officer", "assigned",

@@ -18,7 +18,8 @@ type countyRun struct {
 	overdue  map[string]map[string]bool
 	teams    map[string][]string
 	changed  bool
-	matching bool // a match update is running
+	matching bool // a match is running
+	matched  bool
 	rearm    bool
 }
 
@@ -83,28 +84,15 @@ func (c *countyRun) reportProgress(ctx workflow.Context) {
 	}
 }
 
-// awaitMatch waits for the county's match (Update "match"), and runs it
-// itself when the county has not within AutoMatchDays working days. A match
-// that cannot staff every object assigns nothing and is escalated to the
-// city coordinator; the county can match again after fixing its pool.
-func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error) {
-	matched := false
-	run := func(ctx workflow.Context, req activities.MatchInput) (activities.MatchResult, error) {
-		c.matching = true
-		defer func() { c.matching = false }()
-		var res activities.MatchResult
-		if err := workflow.ExecuteActivity(ctx, matching.Match, req).Get(ctx, &res); err != nil {
-			return res, err
-		}
-		c.teams, matched = res.Teams, true
-		return res, nil
-	}
-	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateMatch,
+// acceptMatch takes the county's match by Update from the start, so that
+// a county officer who matches at once is not turned away.
+func (c *countyRun) acceptMatch(ctx workflow.Context) error {
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateMatch,
 		func(ctx workflow.Context, r MatchRequest) (activities.MatchResult, error) {
-			return run(withIO(ctx), activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Beacon: r.Beacon, By: r.By.String(), InspectionEnd: c.in.InspectionEnd})
+			return c.runMatch(withIO(ctx), activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Beacon: r.Beacon, By: r.By.String(), InspectionEnd: c.in.InspectionEnd})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r MatchRequest) error {
-			if matched || c.matching || c.phase != "awaiting_match" {
+			if c.matched || c.matching || c.phase != "awaiting_match" {
 				return conflict("county %s of batch %s is %s; its inspectors are already matched or being matched", c.in.County, c.in.BatchID, c.phase)
 			}
 			if r.By.Role != "county_officer" || r.By.County != c.in.County {
@@ -112,10 +100,25 @@ func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error
 			}
 			return nil
 		}})
-	if err != nil {
-		return nil, err
-	}
+}
 
+// runMatch runs the match activity once at a time and keeps the teams.
+func (c *countyRun) runMatch(ctx workflow.Context, req activities.MatchInput) (activities.MatchResult, error) {
+	c.matching = true
+	defer func() { c.matching = false }()
+	var res activities.MatchResult
+	if err := workflow.ExecuteActivity(ctx, matching.Match, req).Get(ctx, &res); err != nil {
+		return res, err
+	}
+	c.teams, c.matched = res.Teams, true
+	return res, nil
+}
+
+// awaitMatch waits for the county's match (Update "match"), and runs it
+// itself when the county has not within AutoMatchDays working days. A match
+// that cannot staff every object assigns nothing and is escalated to the
+// city coordinator; the county can match again after fixing its pool.
+func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error) {
 	today := workday.DateOf(workflow.Now(ctx))
 	d := planDuty(ctx, DutyMatching, activities.PlanInput{Start: &today, WorkingDays: c.in.Policy.AutoMatchDays}, c.in.Policy)
 	hooks := dutyHooks{
@@ -126,7 +129,7 @@ func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error
 		lapse: func(ctx workflow.Context, d *duty) {
 			c.rearm = true // counted as overdue in progress until matched
 			c.escalate(ctx, d)
-			if _, err := run(ctx, activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Auto: true, By: "system:auto-match", InspectionEnd: c.in.InspectionEnd}); err != nil {
+			if _, err := c.runMatch(ctx, activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Auto: true, By: "system:auto-match", InspectionEnd: c.in.InspectionEnd}); err != nil {
 				c.notice(ctx, fmt.Sprintf("auto-match-failed/%s/%s", c.in.BatchID, c.in.County), "city_coordinator", "escalation",
 					fmt.Sprintf("批次 %s %s 自动匹配失败：%v", c.in.BatchID, c.in.County, err))
 			}
@@ -137,7 +140,7 @@ func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error
 		},
 	}
 	never := false
-	if err := watchDuty(ctx, d, func() bool { return matched }, &never, hooks); err != nil {
+	if err := watchDuty(ctx, d, func() bool { return c.matched }, &never, hooks); err != nil {
 		return nil, err
 	}
 	if err := workflow.Await(ctx, func() bool { return !c.matching }); err != nil {

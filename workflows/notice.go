@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
@@ -19,9 +22,9 @@ var subjects = map[string]string{
 	"calendar":   "工作日历需要补充",
 }
 
-// send delivers n through the notification activity. Delivery failures
-// are retried by the activity; a notice that still fails is logged and the
-// batch goes on, since a lost reminder must not stop the inspection.
+// send delivers n through the notification activity, without waiting for
+// it: a contact whose webhook is down is retried for a day, while the batch
+// goes on — a lost reminder must not stop the inspection.
 func send(ctx workflow.Context, n notice) {
 	payload := map[string]any{"batch_id": n.BatchID, "county": n.County}
 	if n.ObjectKey != "" {
@@ -29,7 +32,15 @@ func send(ctx workflow.Context, n notice) {
 	}
 	msg := notify.Notification{ID: n.ID, Kind: n.Kind, RegionCode: n.County, Role: n.Role,
 		Subject: subjects[n.Kind], Body: n.Text, Payload: payload}
-	if err := workflow.ExecuteActivity(ctx, notifier.Notify, msg).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("notification not delivered", "id", n.ID, "error", err)
-	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute, MaximumAttempts: 1000},
+	})
+	f := workflow.ExecuteActivity(ctx, notifier.Notify, msg)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("notification not delivered", "id", n.ID, "error", err)
+		}
+	})
 }

@@ -82,7 +82,7 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		sys.eventually("the freeze", time.Minute, func() bool { return state() == "frozen" })
 		sys.call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "witness"}, http.StatusOK)
 		sys.eventually("the lock", time.Minute, func() bool { return state() == "locked" })
-		sys.call("POST", "/api/v1/batches/"+id+"/counties/330424/match", officer, nil, http.StatusOK)
+		sys.match(id, "330424", officer)
 		crash("match")
 		var tasks []map[string]any
 		sys.eventually("the tasks", time.Minute, func() bool {

@@ -187,7 +187,20 @@ func TestBatchEndToEnd(t *testing.T) {
 	})
 	call("POST", "/api/v1/batches/"+id+"/counties/330402/match", officers["330411"], nil, http.StatusForbidden)
 	for county, tok := range officers {
-		call("POST", "/api/v1/batches/"+id+"/counties/"+county+"/match", tok, nil, http.StatusOK)
+		// The county's workflow starts right after the lock: 409 until then.
+		eventually("county "+county+" to take its match", func() bool {
+			req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/batches/"+id+"/counties/"+county+"/match", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
+				t.Fatalf("match %s: %d", county, resp.StatusCode)
+			}
+			return resp.StatusCode == http.StatusOK
+		})
 	}
 	var tasks []map[string]any
 	eventually("four assigned tasks", func() bool {

@@ -87,6 +87,31 @@ func (s *liveSystem) call(method, path, tok string, body any, want int) map[stri
 	return out
 }
 
+// match runs a county's match, retrying while the county's workflow is
+// still starting after the lock (409).
+func (s *liveSystem) match(id, county, tok string) {
+	s.t.Helper()
+	path := "/api/v1/batches/" + id + "/counties/" + county + "/match"
+	for i := 0; ; i++ {
+		req, _ := http.NewRequestWithContext(s.ctx, "POST", s.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return
+		case resp.StatusCode == http.StatusConflict && i < 50:
+			time.Sleep(200 * time.Millisecond)
+		default:
+			s.t.Fatalf("match %s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+}
+
 // eventually waits up to limit for cond.
 func (s *liveSystem) eventually(what string, limit time.Duration, cond func() bool) {
 	s.t.Helper()
