@@ -43,7 +43,7 @@ func TestPlanStartsItsBatches(t *testing.T) {
 		},
 		"batches":          []any{map[string]any{"draw_at": at(4 * time.Second)}, map[string]any{"draw_at": at(8 * time.Second)}},
 		"inspection_start": today.String(), "inspection_end": today.AddDays(30).String(),
-		"policy":           map[string]any{"beacon_wait_minutes": 0, "progress_seconds": 1},
+		"policy": map[string]any{"beacon_wait_minutes": 0, "progress_seconds": 1},
 	}, http.StatusCreated)
 	sys.call("POST", "/api/v1/plans/"+id+"/start", coordinator, nil, http.StatusConflict) // a draft does not start
 	sys.call("POST", "/api/v1/plans/"+id+"/submit", coordinator, nil, http.StatusOK)
