@@ -71,6 +71,18 @@ func record(ctx context.Context, tx *sqlx.Tx, r TaskRecord) error {
 		return nil
 	}
 	switch r.Stage {
+	case inspection.Inspected:
+		// The object directory learns of the inspection, so that the next
+		// draws' "inspected within the window" exclusion sees it.
+		if r.InspectedOn == nil {
+			break
+		}
+		if _, err = tx.ExecContext(ctx, `SELECT set_config('spotcheck.actor', $1, true), set_config('spotcheck.source', 'lifecycle', true)`,
+			"workflow:batch/"+r.BatchID); err != nil {
+			break
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE objects SET last_inspected_at = $2::date, row_version = row_version + 1, updated_at = now()
+			WHERE key = $1 AND (last_inspected_at IS NULL OR last_inspected_at < $2::date)`, r.ObjectKey, r.InspectedOn.String())
 	case inspection.FollowUp:
 		_, err = tx.ExecContext(ctx, `INSERT INTO object_follow_ups (object_key, batch_id)
 			SELECT $1::text, $2::text WHERE NOT EXISTS (SELECT 1 FROM object_follow_ups WHERE object_key = $1::text AND batch_id = $2::text)`, r.ObjectKey, r.BatchID)

@@ -19,10 +19,14 @@ func TestTasksWritesAreIdempotentAndAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	due := workday.Date{Year: 2026, Month: 3, Day: 31}
+	if _, err := db.Exec(`INSERT INTO objects (key, kind, name, region_code) VALUES ('K1', 'project', '测试项目', '330402')`); err != nil {
+		t.Fatal(err)
+	}
+	inspected := workday.Date{Year: 2026, Month: 3, Day: 10}
 	rec := func(seq int, stage inspection.Stage) {
 		t.Helper()
 		if err := tk.Record(ctx, TaskRecord{BatchID: "TK-1", ObjectKey: "K1", County: "330402", Seq: seq, Stage: stage,
-			Team: []string{"I1", "I2"}, ResultDue: &due}); err != nil {
+			Team: []string{"I1", "I2"}, ResultDue: &due, InspectedOn: &inspected}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -32,6 +36,12 @@ func TestTasksWritesAreIdempotentAndAudited(t *testing.T) {
 	db.Get(&stage, `SELECT stage FROM tasks WHERE batch_id = 'TK-1' AND object_key = 'K1'`)
 	if stage != "inspected" {
 		t.Errorf("stage = %s: an older write overwrote a newer one", stage)
+	}
+	var last, actor string
+	db.Get(&last, `SELECT coalesce(last_inspected_at::text, '') FROM objects WHERE key = 'K1'`)
+	db.Get(&actor, `SELECT actor FROM library_changes WHERE entity_key = 'K1' AND action = 'update'`)
+	if last != "2026-03-10" || actor != "workflow:batch/TK-1" {
+		t.Errorf("the object's last inspection = %q by %q, want 2026-03-10 by the batch's workflow", last, actor)
 	}
 
 	at := time.Date(2026, 3, 12, 2, 0, 0, 0, time.UTC)
