@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,11 @@ func TestPlanStartsItsBatches(t *testing.T) {
 	sys.call("POST", "/api/v1/plans/"+id+"/approve", coordinator, nil, http.StatusOK)
 	sys.call("POST", "/api/v1/plans/"+id+"/approve", coordinator, nil, http.StatusConflict)
 	sys.call("POST", "/api/v1/plans/"+id+"/start", coordinator, nil, http.StatusAccepted)
+	var steps []string
+	if err := sys.db.Select(&steps, `SELECT action FROM audit_log WHERE entity = 'plan' AND entity_id = $1 ORDER BY seq`, id); err != nil ||
+		strings.Join(steps, ",") != "plan.create,plan.submit,plan.approve" {
+		t.Errorf("the plan's audit trail = %v (%v)", steps, err)
+	}
 
 	var started []any
 	sys.eventually("both planned batches", time.Minute, func() bool {

@@ -27,6 +27,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/draw"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 )
@@ -196,7 +197,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Batch, error) 
 				return fmt.Errorf("store items of batch %s: %w", req.ID, err)
 			}
 		}
-		return nil
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "draw.commit", Entity: "batch", EntityID: req.ID,
+			Payload: map[string]any{"commitment": draw.Commitment(nonce), "rules": r}})
+		return err
 	})
 	if err != nil {
 		return Batch{}, err
@@ -606,7 +609,15 @@ func transition(ctx context.Context, tx *sqlx.Tx, id string, from, to State, set
 	if n, _ := res.RowsAffected(); n != 1 {
 		return fmt.Errorf("batch %s %s → %s: the batch changed meanwhile", id, from, to)
 	}
-	return nil
+	// Every step of the draw is in the audit trail with what it fixed.
+	var after json.RawMessage
+	if err := tx.GetContext(ctx, &after, `SELECT jsonb_build_object('population_hash', population_hash, 'population_size', population_size,
+		'beacon', beacon, 'seed', seed, 'drawn_count', drawn_count, 'frozen_at', frozen_at, 'drawn_at', drawn_at, 'locked_at', locked_at)
+		FROM batches WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("batch %s %s → %s: %w", id, from, to, err)
+	}
+	_, err = audit.Append(ctx, tx, audit.Entry{Actor: "workflow:batch/" + id, Action: "draw." + string(to), Entity: "batch", EntityID: id, Payload: after})
+	return err
 }
 
 // batchColumns are the columns of a Batch; the nonce is not among them.

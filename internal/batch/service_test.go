@@ -184,6 +184,14 @@ func TestDrawSequence(t *testing.T) {
 	if !bytes.Equal(proof1, proof3) {
 		t.Fatal("the proof changed at lock")
 	}
+	// Each step is in the audit trail once, repeated calls included.
+	var steps []string
+	if err := f.db.Select(&steps, `SELECT action FROM audit_log WHERE entity = 'batch' AND entity_id = $1 ORDER BY seq`, req.ID); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(steps, ",") != "draw.commit,draw.frozen,draw.drawn,draw.locked" {
+		t.Errorf("audit trail of the draw = %v", steps)
+	}
 }
 
 func TestCreateIsIdempotent(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
@@ -162,12 +163,19 @@ func (s *Service) Create(ctx context.Context, d Spec, actor string) (Plan, error
 		return Plan{}, err
 	}
 	rules, batches, policy := marshalParts(d)
-	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO plans (id, year, name, department_code, county_code, state, rules, batches,
-		                   inspection_start, inspection_end, joint_departments, policy, notes, created_by)
-		VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), 'draft', $6, $7, $8, $9, $10, $11, $12, $13)`,
-		d.ID, d.Year, d.Name, d.DepartmentCode, d.CountyCode, rules, batches,
-		d.InspectionStart.String(), d.InspectionEnd.String(), pq.Array(d.JointDepartments), policy, d.Notes, actor)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO plans (id, year, name, department_code, county_code, state, rules, batches,
+			                   inspection_start, inspection_end, joint_departments, policy, notes, created_by)
+			VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), 'draft', $6, $7, $8, $9, $10, $11, $12, $13)`,
+			d.ID, d.Year, d.Name, d.DepartmentCode, d.CountyCode, rules, batches,
+			d.InspectionStart.String(), d.InspectionEnd.String(), pq.Array(d.JointDepartments), policy, d.Notes, actor)
+		if err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "plan.create", Entity: "plan", EntityID: d.ID, Payload: d})
+		return err
+	})
 	var pqe *pq.Error
 	if errors.As(err, &pqe) && pqe.Code == "23505" {
 		return Plan{}, fault.New(fault.Conflict, "plan %s already exists", d.ID)
@@ -259,7 +267,11 @@ func (s *Service) Transition(ctx context.Context, id string, action Action, acto
 		if action == Approve {
 			args = append(args, actor)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE plans SET state = $2, `+set+`, updated_at = now(), row_version = row_version + 1 WHERE id = $1`, args...)
+		if _, err = tx.ExecContext(ctx, `UPDATE plans SET state = $2, `+set+`, updated_at = now(), row_version = row_version + 1 WHERE id = $1`, args...); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "plan." + string(action), Entity: "plan", EntityID: id,
+			Payload: map[string]any{"from": cur.State, "to": t.to}})
 		return err
 	})
 	if err != nil {
