@@ -83,6 +83,7 @@ func TestBatchEndToEnd(t *testing.T) {
 	dbURL, tAddr := testenv.DatabaseURL(t), testenv.TemporalAddress(t)
 	db := sqlx.MustOpen("postgres", dbURL)
 	defer db.Close()
+	ensureCalendar(t, ctx, db)
 	if _, err := demo.Seed(ctx, db, demo.Options{Objects: 300, Inspectors: 60}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
 // liveSystem is spotcheck's API (and, unless told otherwise, its worker)
@@ -36,6 +37,7 @@ func startSystem(t *testing.T, ctx context.Context, queue string, r roles) *live
 	s := &liveSystem{t: t, ctx: ctx, dbURL: testenv.DatabaseURL(t), temporal: testenv.TemporalAddress(t), queue: queue}
 	s.db = sqlx.MustOpen("postgres", s.dbURL)
 	t.Cleanup(func() { s.db.Close() })
+	ensureCalendar(t, ctx, s.db)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +50,33 @@ func startSystem(t *testing.T, ctx context.Context, queue string, r roles) *live
 	t.Cleanup(func() { stop(); <-served })
 	s.base = "http://" + ln.Addr().String()
 	return s
+}
+
+// ensureCalendar gives this year and the next a holiday schedule when the
+// shipped calendar lacks them, so that the lifecycle tests keep running
+// after 2026. The schedule is a stand-in (New Year's Day only), marked as
+// such: real years come from the State Council's notice through the
+// calendar API.
+func ensureCalendar(t *testing.T, ctx context.Context, db *sqlx.DB) {
+	t.Helper()
+	store := workday.NewStore(db)
+	years, err := store.Years(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[int]bool{}
+	for _, y := range years {
+		have[y.Year] = true
+	}
+	for _, y := range []int{time.Now().Year(), time.Now().Year() + 1} {
+		if have[y] {
+			continue
+		}
+		sched := workday.Schedule{Year: y, Holidays: []workday.Date{{Year: y, Month: time.January, Day: 1}}}
+		if _, _, err := store.PutSchedule(ctx, sched, "test stand-in", "test", 0); err != nil {
+			t.Fatalf("stand-in calendar for %d: %v", y, err)
+		}
+	}
 }
 
 // token creates an API key for role (and county).
