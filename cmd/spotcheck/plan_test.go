@@ -14,7 +14,7 @@ import (
 )
 
 // TestPlanStartsItsBatches: an API caller creates, approves and starts a
-// plan with two batches dated seconds ahead; both start on their own and
+// plan with two batches dated 15 and 20 seconds ahead (room for a slow machine to approve first); both start on their own and
 // show in the plan's progress; one runs to its archive, and the year's
 // statistics count it under the plan's department.
 func TestPlanStartsItsBatches(t *testing.T) {
@@ -42,7 +42,7 @@ func TestPlanStartsItsBatches(t *testing.T) {
 			"quotas":      []any{map[string]any{"count": 1}},
 			"exclusions":  map[string]any{"window_days": 0},
 		},
-		"batches":          []any{map[string]any{"draw_at": at(4 * time.Second)}, map[string]any{"draw_at": at(8 * time.Second)}},
+		"batches":          []any{map[string]any{"draw_at": at(15 * time.Second)}, map[string]any{"draw_at": at(20 * time.Second)}},
 		"inspection_start": today.String(), "inspection_end": today.AddDays(30).String(),
 		"policy": map[string]any{"beacon_wait_minutes": 0, "progress_seconds": 1},
 	}, http.StatusCreated)
