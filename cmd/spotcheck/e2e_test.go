@@ -230,7 +230,18 @@ func TestBatchEndToEnd(t *testing.T) {
 			call("POST", path+"/review", officers[county], map[string]any{"approve": true}, http.StatusOK)
 		}
 	}
-	eventually("the reminder", func() bool { return inbox.kinds()["reminder:county_officer"] >= 1 })
+	// A reminder falls on a working day: on a weekend or holiday the one of
+	// today's inspection lies in the past and is rightly not sent.
+	working, err := workday.NewStore(db).Calendar(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remindToday, _ := working.IsWorkingDay(today)
+	if remindToday {
+		eventually("the reminder", func() bool { return inbox.kinds()["reminder:county_officer"] >= 1 })
+	} else {
+		t.Logf("%s is not a working day: no reminder is due today", today)
+	}
 	for _, task := range []map[string]any{reminded} {
 		path := "/api/v1/batches/" + id + "/tasks/" + task["object_key"].(string)
 		tok := officers[task["county"].(string)]
@@ -276,7 +287,7 @@ func TestBatchEndToEnd(t *testing.T) {
 		t.Errorf("the late entry was not resolved: %v", ledger[0])
 	}
 	k := inbox.kinds()
-	if k["reminder:county_officer"] < 1 || k["assigned:county_officer"] != 2 || inbox.bad != 0 {
+	if (remindToday && k["reminder:county_officer"] < 1) || k["assigned:county_officer"] != 2 || inbox.bad != 0 {
 		t.Errorf("webhook deliveries = %v (bad signatures %d)", k, inbox.bad)
 	}
 	logHistoryLengths(t, tAddr, id, []string{"330402", "330411"}, tasks)
