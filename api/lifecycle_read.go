@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -223,25 +225,12 @@ func (s *Server) progress(ctx context.Context, id, onlyCounty string) (Progress,
 	if err := rows.Err(); err != nil {
 		return p, err
 	}
-	for _, code := range sortedKeys(byCounty) {
+	for _, code := range slices.Sorted(maps.Keys(byCounty)) {
 		cp := byCounty[code]
 		cp.Done = cp.Objects > 0 && cp.Stages[inspection.Closed] == cp.Objects
 		p.Counties = append(p.Counties, *cp)
 	}
 	return p, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // Lapse is an accountability ledger entry (失职照单问责).

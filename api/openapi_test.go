@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,12 +62,12 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	for _, r := range fullHandler(t).Routes() {
 		registered[r.Method+" "+ginToOpenAPI(r.Path)] = true
 	}
-	for _, k := range sortedKeys(registered) {
+	for _, k := range slices.Sorted(maps.Keys(registered)) {
 		if !documented[k] {
 			t.Errorf("route %s is not in api/openapi.json", k)
 		}
 	}
-	for _, k := range sortedKeys(documented) {
+	for _, k := range slices.Sorted(maps.Keys(documented)) {
 		if !registered[k] {
 			t.Errorf("api/openapi.json names %s, which is not a route", k)
 		}

@@ -7,9 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spotcheck-gov/spotcheck/internal/draw"
@@ -39,7 +36,7 @@ func runVerifyDraw(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return usageError{"usage: spotcheck verify-draw --proof FILE|URL --population FILE|URL"}
 	}
 
-	proofData, err := readSource(ctx, *proofSource, *timeout, maxDrawProofBytes)
+	proofData, err := readSource(ctx, *proofSource, "", *timeout, maxDrawProofBytes, "a draw proof")
 	if err != nil {
 		return err
 	}
@@ -47,7 +44,7 @@ func runVerifyDraw(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := json.Unmarshal(proofData, &proof); err != nil {
 		return fmt.Errorf("%s is not a draw proof: %v", *proofSource, err)
 	}
-	population, closePop, err := openSource(ctx, *popSource, *timeout)
+	population, closePop, err := openSource(ctx, *popSource, "", *timeout)
 	if err != nil {
 		return err
 	}
@@ -69,66 +66,4 @@ func runVerifyDraw(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return errors.New("the draw proof does not verify")
 	}
 	return fmt.Errorf("read the population %s: %w", *popSource, err)
-}
-
-func isSourceURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
-}
-
-// openSource opens a file or GETs a URL, which must answer 200; an error answer
-// is reported with its problem detail. The timeout covers the whole
-// transfer.
-func openSource(ctx context.Context, source string, timeout time.Duration) (io.Reader, func(), error) {
-	if !isSourceURL(source) {
-		f, err := os.Open(source)
-		if err != nil {
-			return nil, nil, err
-		}
-		return f, func() { f.Close() }, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, source, nil)
-	if err != nil {
-		cancel()
-		return nil, nil, usageError{fmt.Sprintf("%q is not a usable URL: %v", source, err)}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		cancel()
-		return nil, nil, fmt.Errorf("GET %s: %w", source, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer cancel()
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		var problem struct {
-			Detail string `json:"detail"`
-		}
-		msg := strings.TrimSpace(string(data))
-		if json.Unmarshal(data, &problem) == nil && problem.Detail != "" {
-			msg = problem.Detail
-		}
-		if len(msg) > 500 {
-			msg = msg[:500] + "…"
-		}
-		return nil, nil, fmt.Errorf("GET %s: %s: %s", source, resp.Status, msg)
-	}
-	return resp.Body, func() { resp.Body.Close(); cancel() }, nil
-}
-
-// readSource reads a file or URL of at most limit bytes.
-func readSource(ctx context.Context, source string, timeout time.Duration, limit int64) ([]byte, error) {
-	r, closeR, err := openSource(ctx, source, timeout)
-	if err != nil {
-		return nil, err
-	}
-	defer closeR()
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", source, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d MiB: not a draw proof", source, limit>>20)
-	}
-	return data, nil
 }

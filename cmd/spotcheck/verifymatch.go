@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -46,15 +45,15 @@ func runVerifyMatch(ctx context.Context, args []string, stdout, stderr io.Writer
 	var data []byte
 	var err error
 	switch {
-	case strings.HasPrefix(*source, "http://") || strings.HasPrefix(*source, "https://"):
+	case isSourceURL(*source):
 		if *token == "" {
 			return usageError{"reading a proof from the API needs a bearer token (an auditor's): give --token or set SPOTCHECK_TOKEN"}
 		}
-		data, err = fetchProof(ctx, *source, *token)
+		data, err = readSource(ctx, *source, *token, 2*time.Minute, maxProofBytes, "a match proof")
 	case *source == "-":
 		data, err = io.ReadAll(io.LimitReader(os.Stdin, maxProofBytes))
 	default:
-		data, err = readProofFile(*source)
+		data, err = readSource(ctx, *source, "", 0, maxProofBytes, "a match proof")
 	}
 	if err != nil {
 		return err
@@ -79,58 +78,6 @@ func runVerifyMatch(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	return errors.New("the match proof does not verify")
-}
-
-func readProofFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxProofBytes+1))
-	if err == nil && len(data) > maxProofBytes {
-		err = fmt.Errorf("%s is larger than %d MiB: not a match proof", name, maxProofBytes>>20)
-	}
-	return data, err
-}
-
-// fetchProof GETs a proof from the API; an error answer is reported with
-// its problem detail.
-func fetchProof(ctx context.Context, url, token string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, usageError{fmt.Sprintf("--proof %q is not a usable URL: %v", url, err)}
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch the proof: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxProofBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("fetch the proof from %s: %w", url, err)
-	}
-	if len(data) > maxProofBytes {
-		return nil, fmt.Errorf("the answer of %s is larger than %d MiB: not a match proof", url, maxProofBytes>>20)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var problem struct {
-			Detail string `json:"detail"`
-		}
-		msg := strings.TrimSpace(string(data))
-		if json.Unmarshal(data, &problem) == nil && problem.Detail != "" {
-			msg = problem.Detail
-		}
-		if len(msg) > 500 {
-			msg = msg[:500] + "…"
-		}
-		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, msg)
-	}
-	return data, nil
 }
 
 // describeProof says what a verified proof establishes, in one line.
