@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -26,31 +27,10 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
-// drawVectorsDir is ../shared/draw-vectors beside the module root, or
-// SPOTCHECK_DRAW_VECTORS; the test is skipped without it, unless CI is set.
-func drawVectorsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SPOTCHECK_DRAW_VECTORS")
-	if dir == "" {
-		root, err := testenv.ModuleRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, "..", "shared", "draw-vectors")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vectors.json")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("draw vectors are required in CI: %v", err)
-		}
-		t.Skipf("draw vectors not found: %v", err)
-	}
-	return dir
-}
-
 // vectorProofs writes, for every draw vector of the spec, the proof the
 // vector describes, and returns the proof files with their populations.
 func vectorProofs(t *testing.T) (proofs, populations []string) {
-	dir := drawVectorsDir(t)
+	dir := drawvectors.Dir(t)
 	data, err := os.ReadFile(filepath.Join(dir, "vectors.json"))
 	if err != nil {
 		t.Fatal(err)

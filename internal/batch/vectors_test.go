@@ -12,29 +12,8 @@ import (
 	"testing"
 
 	"github.com/spotcheck-gov/spotcheck/internal/draw"
-	"github.com/spotcheck-gov/spotcheck/internal/testenv"
+	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
 )
-
-// vectorsDir returns ../shared/draw-vectors beside the module root (or
-// SPOTCHECK_DRAW_VECTORS), skipping the test when absent unless CI is set.
-func vectorsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SPOTCHECK_DRAW_VECTORS")
-	if dir == "" {
-		root, err := testenv.ModuleRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, "..", "shared", "draw-vectors")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vectors.json")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("draw vectors are required in CI: %v", err)
-		}
-		t.Skipf("draw vectors not found: %v", err)
-	}
-	return dir
-}
 
 type drawVector struct {
 	Algorithm      string                `json:"algorithm"`
@@ -57,7 +36,7 @@ type drawVector struct {
 // nonce and beacon given to the batch, which is created, frozen and drawn
 // on PostgreSQL. Everything published must be what the vector expects.
 func TestVectorsEndToEnd(t *testing.T) {
-	dir := vectorsDir(t)
+	dir := drawvectors.Dir(t)
 	data, err := os.ReadFile(filepath.Join(dir, "vectors.json"))
 	if err != nil {
 		t.Fatal(err)

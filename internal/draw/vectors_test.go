@@ -9,40 +9,9 @@ import (
 	"slices"
 	"testing"
 	"time"
-)
 
-// vectorsDir returns the folder of the shared test vectors: the value of
-// SPOTCHECK_DRAW_VECTORS, or else ../shared/draw-vectors beside the module
-// root. It skips the test when the folder is absent, unless CI is set.
-func vectorsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SPOTCHECK_DRAW_VECTORS")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		root := wd
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				t.Fatalf("no go.mod above %s", wd)
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "draw-vectors")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vectors.json")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("draw vectors are required in CI: %v", err)
-		}
-		t.Skipf("draw vectors not found: %v", err)
-	}
-	return dir
-}
+	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
+)
 
 type drawVector struct {
 	Algorithm      string           `json:"algorithm"`
@@ -62,7 +31,7 @@ type drawVector struct {
 
 func loadDrawVectors(t *testing.T) (dir string, vectors []drawVector) {
 	t.Helper()
-	dir = vectorsDir(t)
+	dir = drawvectors.Dir(t)
 	data, err := os.ReadFile(filepath.Join(dir, "vectors.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -5,14 +5,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io/fs"
+	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
 	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 )
 
-// matchCase is a "spotcheck-match-v1" case of the shared test vectors.
+// matchCase is a "spotcheck-match-v1" case of the DRAW-SPEC test vectors.
 type matchCase struct {
 	Algorithm  string      `json:"algorithm"`
 	DrawSeed   string      `json:"draw_seed"`
@@ -28,40 +27,9 @@ type matchCase struct {
 	} `json:"expected"`
 }
 
-// vectorsFile returns the path of vectors.json: $SPOTCHECK_DRAW_VECTORS if
-// set, else ../shared/draw-vectors beside the module root. explicit reports
-// whether the environment chose it.
-func vectorsFile(t *testing.T) (path string, explicit bool) {
-	if dir := os.Getenv("SPOTCHECK_DRAW_VECTORS"); dir != "" {
-		return filepath.Join(dir, "vectors.json"), true
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for dir := wd; ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "draw-vectors", "vectors.json"), false
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod in %s or above", wd)
-		}
-		dir = parent
-	}
-}
-
 func loadMatchCases(t *testing.T) []matchCase {
-	path, explicit := vectorsFile(t)
+	path := drawvectors.File(t, "vectors.json")
 	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		// Developers without the shared folder can still run the other
-		// tests; CI, and anyone who set the variable, must have the vectors.
-		if explicit || os.Getenv("CI") != "" {
-			t.Fatalf("test vectors missing: %v", err)
-		}
-		t.Skipf("test vectors not found (%v); set SPOTCHECK_DRAW_VECTORS to run them", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

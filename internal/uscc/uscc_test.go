@@ -3,6 +3,7 @@ package uscc
 import (
 	"bufio"
 	"errors"
+	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -270,13 +271,13 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
-// TestDrawVectorKeys reports how many keys of the shared draw test vectors
+// TestDrawVectorKeys reports how many keys of the DRAW-SPEC test vectors
 // are valid codes. The vectors are test data for the draw, not for this
 // package, so the figure is reported rather than required.
 func TestDrawVectorKeys(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "draw-vectors", "draw-*.tsv"))
+	files, _ := filepath.Glob(drawvectors.File(t, "draw-*.tsv"))
 	if len(files) == 0 {
-		t.Skip("shared draw vectors not available")
+		t.Fatal("the draw vectors have no draw-*.tsv file")
 	}
 	total, valid := 0, 0
 	for _, name := range files {

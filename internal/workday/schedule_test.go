@@ -123,33 +123,6 @@ func TestDefaultScheduleMatchesOfficial(t *testing.T) {
 	}
 }
 
-// TestDefaultScheduleMatchesSharedDomain reads the schedule table of the
-// shared DOMAIN.md, when the checkout has it beside the project, so that a
-// correction made there and not here (or the reverse) fails the build.
-func TestDefaultScheduleMatchesSharedDomain(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "DOMAIN.md"))
-	if err != nil {
-		t.Skipf("shared DOMAIN.md not available: %v", err)
-	}
-	rows := 0
-	for _, line := range strings.Split(string(doc), "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) != 5 {
-			continue
-		}
-		year, err := strconv.Atoi(strings.TrimSpace(cells[1]))
-		if err != nil || year < 2000 || year > 2100 {
-			continue
-		}
-		rows++
-		checkAgainst(t, year, cells[2], cells[3])
-	}
-	if rows == 0 {
-		t.Fatal("found no schedule rows in DOMAIN.md")
-	}
-	t.Logf("checked %d years of DOMAIN.md", rows)
-}
-
 func TestScheduleValidate(t *testing.T) {
 	ok := Schedule{
 		Year:           2025,
