@@ -90,6 +90,15 @@ type Plans struct {
 	// DefaultPolicy is the policy of a plan without one (workflows'
 	// DefaultPolicy as JSON).
 	DefaultPolicy json.RawMessage
+	// Now is the clock that says which day it is; nil means time.Now.
+	Now func() time.Time
+}
+
+func (p *Plans) today() workday.Date {
+	if p.Now == nil {
+		return workday.DateOf(time.Now())
+	}
+	return workday.DateOf(p.Now())
 }
 
 // PlannedStart asks for the Seq-th batch of a plan: a planned one, or an
@@ -143,7 +152,7 @@ func (p *Plans) StartBatch(ctx context.Context, in PlannedStart) (StartedBatch, 
 			return StartedBatch{}, Reject(fault.New(fault.NotFound, "plan %s has no batch %d", pl.ID, in.Seq))
 		}
 	}
-	if today := workday.DateOf(time.Now()); !end.After(today) {
+	if today := p.today(); !end.After(today) {
 		return StartedBatch{}, Reject(fault.Field("inspection_end", "the inspection period of batch %d of plan %s ended on %s", in.Seq, pl.ID, end))
 	}
 	policy := p.DefaultPolicy

@@ -39,6 +39,9 @@ type TaskRecord struct {
 	FollowUpDue    *workday.Date    `json:"follow_up_due,omitempty"`
 	PublicationDue *workday.Date    `json:"publication_due,omitempty"`
 	Overdue        []string         `json:"overdue"`
+	// UnscheduledYear is the first year without a holiday schedule that an
+	// open deadline of the task reaches (0: none).
+	UnscheduledYear int `json:"unscheduled_year,omitempty"`
 }
 
 // Record upserts the task row. A write older than the stored one (a late
@@ -53,17 +56,17 @@ func (t *Tasks) Record(ctx context.Context, r TaskRecord) error {
 func record(ctx context.Context, tx *sqlx.Tx, r TaskRecord) error {
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO tasks (batch_id, object_key, county_code, stage, inspectors, inspection_due, inspected_on,
-		                   result_due, follow_up_due, publication_due, overdue, seq, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
+		                   result_due, follow_up_due, publication_due, overdue, seq, unscheduled_year, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nullif($13, 0), now())
 		ON CONFLICT (batch_id, object_key) DO UPDATE SET
 			stage = EXCLUDED.stage, inspectors = EXCLUDED.inspectors, inspection_due = EXCLUDED.inspection_due,
 			inspected_on = EXCLUDED.inspected_on, result_due = EXCLUDED.result_due,
 			follow_up_due = EXCLUDED.follow_up_due, publication_due = EXCLUDED.publication_due,
-			overdue = EXCLUDED.overdue, seq = EXCLUDED.seq, updated_at = now()
+			overdue = EXCLUDED.overdue, seq = EXCLUDED.seq, unscheduled_year = EXCLUDED.unscheduled_year, updated_at = now()
 		WHERE tasks.seq < EXCLUDED.seq`,
 		r.BatchID, r.ObjectKey, r.County, string(r.Stage), pq.Array(nonNil(r.Team)), sqlDate(r.InspectionDue),
 		sqlDate(r.InspectedOn), sqlDate(r.ResultDue), sqlDate(r.FollowUpDue), sqlDate(r.PublicationDue),
-		pq.Array(nonNil(r.Overdue)), r.Seq)
+		pq.Array(nonNil(r.Overdue)), r.Seq, r.UnscheduledYear)
 	if err != nil {
 		return fmt.Errorf("record task %s/%s: %w", r.BatchID, r.ObjectKey, err)
 	}

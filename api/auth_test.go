@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -167,7 +166,7 @@ func TestAuditorBrowsesAndVerifiesTheTrail(t *testing.T) {
 	ctx := context.Background()
 	h := newAuthHandler(t, db, auth.NewAuthenticator(db, nil))
 	_, token := newKey(t, db, auth.NewKey{Role: auth.Auditor})
-	batch := fmt.Sprintf("audit-test-%d", time.Now().UnixNano())
+	batch := testenv.UniqueID("audit-test")
 	for i := 0; i < 5; i++ {
 		action := "draw.execute"
 		if i%2 == 1 {

@@ -141,7 +141,7 @@ func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
 // workflow, whose ID is the batch's business ID. Every step is idempotent,
 // so repeating a request whose workflow did not start starts it.
 func (h *batchAPI) createBatch(ctx context.Context, req createRequest, actor string) (batch.Batch, error) {
-	policy, err := req.policy(workday.DateOf(time.Now()))
+	policy, err := req.policy(h.s.today())
 	if err != nil {
 		return batch.Batch{}, err
 	}
@@ -167,7 +167,41 @@ func (h *batchAPI) list(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[batch.Batch]{Items: items, NextCursor: encodeCursor(next)})
+	views, err := h.views(c.Request.Context(), items...)
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Page[batchView]{Items: views, NextCursor: encodeCursor(next)})
+}
+
+// batchView is a batch as the API shows it: with a warning when its
+// deadlines reach a year the working-day calendar has no schedule for.
+type batchView struct {
+	batch.Batch
+	CalendarWarning *calendarWarning `json:"calendar_warning,omitempty"`
+}
+
+// views adds to each batch its calendar warning.
+func (h *batchAPI) views(ctx context.Context, bs ...batch.Batch) ([]batchView, error) {
+	ids := make([]string, len(bs))
+	for i, b := range bs {
+		ids[i] = b.ID
+	}
+	horizons, err := h.svc.Horizons(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	cal, err := h.s.calendar().Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resultDays := workflows.DefaultPolicy().ResultEntryDays
+	views := make([]batchView, len(bs))
+	for i, b := range bs {
+		views[i] = batchView{Batch: b, CalendarWarning: warnUnscheduled(horizons[b.ID].MissingYear(cal, resultDays))}
+	}
+	return views, nil
 }
 
 // get answers GET /batches/{id}, with its version as ETag.
@@ -181,13 +215,23 @@ func (h *batchAPI) get(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
+	views, err := h.views(c.Request.Context(), b)
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	// The warning can change without the batch (a task or a calendar
+	// year), so it is part of the tag.
 	tag := etag(b.Version)
+	if w := views[0].CalendarWarning; w != nil {
+		tag = fmt.Sprintf(`"%d-u%d"`, b.Version, w.Year)
+	}
 	c.Header("ETag", tag)
 	if c.GetHeader("If-None-Match") == tag {
 		c.Status(http.StatusNotModified)
 		return
 	}
-	c.JSON(http.StatusOK, b)
+	c.JSON(http.StatusOK, views[0])
 }
 
 // drawn answers GET /batches/{id}/objects?county=&cursor=&limit=: the

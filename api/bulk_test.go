@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +23,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/uscc"
 )
 
-var bulkRng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+var bulkRng = rand.New(rand.NewPCG(rand.Uint64(), 11))
 
 // bulkFixture is a handler on the package database and a region of the
 // test's own, so that exports filtered by it see only the test's rows.

@@ -22,7 +22,7 @@ type calendarAPI struct {
 
 // calendarRoutes registers the calendar resources on v1.
 func (s *Server) calendarRoutes(v1 *gin.RouterGroup) {
-	h := &calendarAPI{s: s, st: workday.NewStore(s.d.DB)}
+	h := &calendarAPI{s: s, st: s.calendar()}
 	v1.GET("/calendar/years", h.listYears)
 	v1.GET("/calendar/years/:year", h.getYear)
 	v1.PUT("/calendar/years/:year", requireRole(cityRoles...), h.putYear)
@@ -46,17 +46,54 @@ type calendarYearInput struct {
 	MakeupWorkdays []string `json:"makeup_workdays"`
 }
 
+// calendarYears is the answer of GET /calendar/years: the stored years,
+// and which of this year and next year (in China) have no schedule yet, so
+// that a person sees the gap before a deadline runs into it.
+type calendarYears struct {
+	Items        []workday.YearInfo `json:"items"`
+	MissingYears []int              `json:"missing_years"`
+	Warnings     []calendarWarning  `json:"warnings"`
+}
+
 func (h *calendarAPI) listYears(c *gin.Context) {
 	if _, err := checkQuery(c); err != nil {
 		h.s.fail(c, err)
 		return
 	}
-	years, err := h.st.Years(c.Request.Context())
+	ctx := c.Request.Context()
+	years, err := h.st.Years(ctx)
 	if err != nil {
 		h.s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[workday.YearInfo]{Items: years})
+	cal, err := h.st.Calendar(ctx)
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	this := h.s.today().Year
+	ans := calendarYears{Items: years, MissingYears: cal.Missing(this, this+1), Warnings: []calendarWarning{}}
+	for _, y := range ans.MissingYears {
+		ans.Warnings = append(ans.Warnings, *warnUnscheduled(y))
+	}
+	c.JSON(http.StatusOK, ans)
+}
+
+// calendarWarning tells a reader that deadlines reach a year whose
+// working-day schedule is not yet in the calendar: they are not counted
+// (never on weekends alone) until an administrator adds the year.
+type calendarWarning struct {
+	Year    int    `json:"year"`
+	Message string `json:"message"`
+}
+
+// warnUnscheduled is the warning for year, or nil for 0.
+func warnUnscheduled(year int) *calendarWarning {
+	if year == 0 {
+		return nil
+	}
+	return &calendarWarning{Year: year, Message: fmt.Sprintf(
+		"The working-day calendar has no schedule for %d: deadlines that reach into it are not counted until an administrator adds it (PUT /api/v1/calendar/years/%d).", year, year)}
 }
 
 func yearParam(c *gin.Context) (int, error) {

@@ -121,7 +121,7 @@ func (s *Server) createCase(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	today := workday.DateOf(time.Now())
+	today := s.today()
 	var ps []fault.Problem
 	add := func(field, format string, args ...any) {
 		ps = append(ps, fault.Problem{Field: field, Message: fmt.Sprintf(format, args...)})

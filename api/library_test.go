@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -27,11 +26,11 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 var (
 	libSeq = atomic.Int64{}
-	libRng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	libRng = rand.New(rand.NewPCG(rand.Uint64(), 3))
 )
 
 func uniqueKey(prefix string) string {
-	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e9, libSeq.Add(1))
+	return fmt.Sprintf("%s-%d-%d", prefix, rand.Int64N(1e9), libSeq.Add(1))
 }
 
 // api calls a handler backed by the package's test database.

@@ -234,6 +234,10 @@ type Task struct {
 	PublicationDue *workday.Date `json:"publication_due,omitempty" db:"-"`
 	Overdue        []string      `json:"overdue" db:"-"`
 	UpdatedAt      time.Time     `json:"updated_at" db:"updated_at"`
+	// CalendarWarning names the year without a holiday schedule that an
+	// open deadline of the task reaches; that deadline is not counted yet.
+	CalendarWarning *calendarWarning `json:"calendar_warning,omitempty" db:"-"`
+	unscheduledYear int
 }
 
 // visibleTask refuses, as not found, a task outside the caller's scope

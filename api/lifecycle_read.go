@@ -22,14 +22,14 @@ import (
 
 const taskColumns = `t.batch_id, t.object_key, coalesce(o.name, '') AS object_name, t.county_code, t.stage, t.inspectors,
 	t.inspection_due::text, t.inspected_on::text, t.result_due::text, t.follow_up_due::text, t.publication_due::text,
-	t.overdue, t.updated_at`
+	t.overdue, t.updated_at, coalesce(t.unscheduled_year, 0)`
 
 func scanTask(row interface{ Scan(...any) error }) (Task, error) {
 	var t Task
 	var dates [5]sql.NullString
 	var inspectors, overdue pq.StringArray
 	err := row.Scan(&t.BatchID, &t.ObjectKey, &t.ObjectName, &t.County, &t.Stage, &inspectors,
-		&dates[0], &dates[1], &dates[2], &dates[3], &dates[4], &overdue, &t.UpdatedAt)
+		&dates[0], &dates[1], &dates[2], &dates[3], &dates[4], &overdue, &t.UpdatedAt, &t.unscheduledYear)
 	if err != nil {
 		return t, err
 	}
@@ -62,11 +62,30 @@ func (s *Server) getTask(c *gin.Context) {
 		return
 	}
 	t, err := s.task(c.Request.Context(), batchID, key)
+	if err == nil {
+		err = s.warnTasks(c.Request.Context(), []*Task{&t})
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, t)
+}
+
+// warnTasks sets the calendar warning of the tasks whose recorded
+// unscheduled year still has no schedule (an administrator may have added
+// it since the task was written).
+func (s *Server) warnTasks(ctx context.Context, tasks []*Task) error {
+	cal, err := s.calendar().Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if y := t.unscheduledYear; y != 0 && len(cal.Missing(y)) == 1 {
+			t.CalendarWarning = warnUnscheduled(y)
+		}
+	}
+	return nil
 }
 
 // listTasks lists a batch's tasks in the caller's scope, filtered by
@@ -122,6 +141,14 @@ func (s *Server) listTasks(c *gin.Context) {
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		page.NextCursor = encodeCursor(page.Items[limit-1].ObjectKey)
+	}
+	ptrs := make([]*Task, len(page.Items))
+	for i := range page.Items {
+		ptrs[i] = &page.Items[i]
+	}
+	if err := s.warnTasks(c.Request.Context(), ptrs); err != nil {
+		s.fail(c, err)
+		return
 	}
 	c.JSON(http.StatusOK, page)
 }

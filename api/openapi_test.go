@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
@@ -150,11 +149,11 @@ type scopeFixture struct {
 func newScopeFixture(t *testing.T) scopeFixture {
 	t.Helper()
 	db := testenv.DB(t)
-	n := time.Now().UnixNano() % 1e9
-	f := scopeFixture{batch: fmt.Sprintf("scope-%d", n), foreignObject: fmt.Sprintf("SCOPE-FO-%d", n), ownObject: fmt.Sprintf("SCOPE-OO-%d", n),
-		foreignInspector: fmt.Sprintf("SCOPE-FI-%d", n), ownInspector: fmt.Sprintf("SCOPE-OI-%d", n),
-		item: fmt.Sprintf("SCI-%d", n), ownDept: fmt.Sprintf("SCA%d", n)}
-	otherDept := fmt.Sprintf("SCB%d", n)
+	n := testenv.UniqueID("")[1:]
+	f := scopeFixture{batch: fmt.Sprintf("scope-%s", n), foreignObject: fmt.Sprintf("SCOPE-FO-%s", n), ownObject: fmt.Sprintf("SCOPE-OO-%s", n),
+		foreignInspector: fmt.Sprintf("SCOPE-FI-%s", n), ownInspector: fmt.Sprintf("SCOPE-OI-%s", n),
+		item: fmt.Sprintf("SCI-%s", n), ownDept: fmt.Sprintf("SCA%s", n)}
+	otherDept := fmt.Sprintf("SCB%s", n)
 	stmts := []struct {
 		q    string
 		args []any

@@ -32,7 +32,7 @@ type planAPI struct {
 }
 
 func (s *Server) planRoutes(v1, pub *gin.RouterGroup) {
-	h := &planAPI{s: s, svc: plan.NewService(s.d.DB)}
+	h := &planAPI{s: s, svc: plan.NewService(s.d.DB).WithClock(s.now)}
 	owners := requireRole(auth.Admin, auth.Coordinator, auth.DepartmentOfficer, auth.CountyOfficer)
 	coordinators := requireRole(auth.Admin, auth.Coordinator)
 	v1.POST("/plans", owners, h.create)
@@ -62,7 +62,7 @@ type planRequest struct {
 
 // spec validates the policy and returns the plan to store; the plan
 // package validates the rest.
-func (r planRequest) spec(id string) (plan.Spec, error) {
+func (r planRequest) spec(id string, today workday.Date) (plan.Spec, error) {
 	sp := r.Spec
 	if id != "" {
 		if sp.ID != "" && sp.ID != id {
@@ -74,8 +74,8 @@ func (r planRequest) spec(id string) (plan.Spec, error) {
 	if r.Policy != nil {
 		// The plan's inspection period is checked with the plan: here only
 		// the policy's own fields.
-		far := workday.DateOf(time.Now()).AddDays(365)
-		got, err := createRequest{InspectionEnd: far, Policy: r.Policy}.policy(workday.DateOf(time.Now()))
+		far := today.AddDays(365)
+		got, err := createRequest{InspectionEnd: far, Policy: r.Policy}.policy(today)
 		if err != nil {
 			return sp, err
 		}
@@ -105,7 +105,7 @@ func (h *planAPI) create(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	sp, err := req.spec("")
+	sp, err := req.spec("", h.s.today())
 	if err == nil {
 		err = owns(c, sp.DepartmentCode, sp.CountyCode)
 	}
@@ -134,7 +134,7 @@ func (h *planAPI) update(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	sp, err := req.spec(c.Param("id"))
+	sp, err := req.spec(c.Param("id"), h.s.today())
 	if err == nil {
 		err = h.visible(c, c.Param("id"))
 	}

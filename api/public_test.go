@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -119,7 +118,7 @@ func TestPublicRateLimitAndCORS(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	db := testenv.DB(t)
 	h := NewHandler(Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-idem-test"})
-	key := "idem-" + time.Now().Format("150405.000000000")
+	key := testenv.UniqueID("idem")
 	hdr := map[string]string{"Authorization": "Bearer coordinator", "Content-Type": "application/json", "Idempotency-Key": key}
 	// A request the handler refuses (400) is kept and replayed like any other.
 	first := doBody(h, "POST", "/api/v1/batches", `{"id":"x"}`, hdr)

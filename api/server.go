@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
 // Checker reports whether a dependency can serve requests now.
@@ -50,6 +53,10 @@ type Deps struct {
 	// PublicRateLimit is requests a second per client IP on /public
 	// (bursts of three times that); 0 = unlimited.
 	PublicRateLimit int
+	// Now is the clock that says which day it is for the rules that depend
+	// on today (deadlines, periods, missing calendar years); nil means
+	// time.Now. Tests set fixed days.
+	Now func() time.Time
 }
 
 // NewHandler builds the HTTP handler with every route and middleware.
@@ -86,7 +93,27 @@ type Server struct {
 	log *zap.Logger
 	// progressCache, when set, serves batch progress up to a second old.
 	progressCache *progressCache
+	calOnce       sync.Once
+	calendars     *workday.Store
 }
+
+// calendar is the working-day calendar store every read and rule of the
+// server shares (it caches the calendar between changes).
+func (s *Server) calendar() *workday.Store {
+	s.calOnce.Do(func() { s.calendars = workday.NewStore(s.d.DB) })
+	return s.calendars
+}
+
+// now is the server's clock.
+func (s *Server) now() time.Time {
+	if s.d.Now == nil {
+		return time.Now()
+	}
+	return s.d.Now()
+}
+
+// today is the current date in China.
+func (s *Server) today() workday.Date { return workday.DateOf(s.now()) }
 
 // fail answers err for this server (see the package-level fail).
 func (s *Server) fail(c *gin.Context, err error) { fail(c, s.log, err) }

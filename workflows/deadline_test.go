@@ -236,3 +236,34 @@ func TestBeaconValidation(t *testing.T) {
 	h.resultAndApprove(time.Date(2026, 3, 12, 10, 0, 0, 0, china), time.Date(2026, 3, 13, 10, 0, 0, 0, china), "no_problem")
 	h.run()
 }
+
+// TestTaskRecordsUnscheduledYear inspects an object on 2026-12-21: its
+// result is due 15 working days later, in 2027, which the shipped calendar
+// has no schedule for. The task row says so while the duty is open, and no
+// longer once every duty is met.
+func TestTaskRecordsUnscheduledYear(t *testing.T) {
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1"}}})
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(start.Add(2*time.Hour), func() { h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}) })
+	h.at(time.Date(2026, 12, 21, 17, 0, 0, 0, china), func() {
+		h.update(id, UpdateInspected, Inspected{CompletedOn: day("2026-12-21"), By: inspector})
+	})
+	var open activities.TaskRecord
+	h.at(time.Date(2026, 12, 22, 12, 0, 0, 0, china), func() {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		open = h.rec.tasks["K1"]
+	})
+	h.resultAndApprove(time.Date(2026, 12, 23, 10, 0, 0, 0, china), time.Date(2026, 12, 23, 11, 0, 0, 0, china), "no_problem")
+	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-12-31"), Policy: policy()})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if open.Stage != inspection.Inspected || open.ResultDue != nil || open.UnscheduledYear != 2027 {
+		t.Errorf("task while its result is due in 2027: stage %s, result_due %v, unscheduled year %d", open.Stage, open.ResultDue, open.UnscheduledYear)
+	}
+	if last := h.rec.tasks["K1"]; last.UnscheduledYear != 0 {
+		t.Errorf("closed task (stage %s) still records unscheduled year %d", last.Stage, last.UnscheduledYear)
+	}
+}

@@ -400,8 +400,12 @@ func (o *objectRun) record(ctx workflow.Context) {
 	r.InspectionDue, r.ResultDue = dueOf(DutyInspection), dueOf(DutyResultEntry)
 	r.FollowUpDue, r.PublicationDue = dueOf(DutyFollowUpEntry), dueOf(DutyPublication)
 	for _, name := range sortedKeys(o.duties) {
-		if o.duties[name].overdue() {
+		d := o.duties[name]
+		if d.overdue() {
 			r.Overdue = append(r.Overdue, name)
+		}
+		if y := d.Plan.Unscheduled; !d.Met && y != 0 && (r.UnscheduledYear == 0 || y < r.UnscheduledYear) {
+			r.UnscheduledYear = y
 		}
 	}
 	if err := workflow.ExecuteActivity(ctx, tasks.Record, r).Get(ctx, nil); err != nil {

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/demo"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -38,7 +38,7 @@ func TestTargetedCase(t *testing.T) {
 	}
 	coordinator := sys.token(auth.Coordinator, "")
 	officer := sys.token(auth.CountyOfficer, "330481")
-	id := fmt.Sprintf("TS-%d", time.Now().UnixNano()%1e9)
+	id := testenv.UniqueID("TS")
 	today := workday.DateOf(time.Now())
 	req := map[string]any{"id": id, "source": "complaint", "source_ref": "12345 热线", "summary": "群众投诉土地复垦未按方案实施",
 		"object_key": object.Key, "item_codes": []string{"ZR-01"}, "inspection_end": today.AddDays(30).String()}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/demo"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -120,9 +120,9 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		return snapshot(t, sys, id)
 	}
 
-	calm := run(fmt.Sprintf("CALM-%d", time.Now().UnixNano()%1e9), func(string) {})
+	calm := run(testenv.UniqueID("CALM"), func(string) {})
 	crashes := 0
-	rough := run(fmt.Sprintf("ROUGH-%d", time.Now().UnixNano()%1e9), func(step string) {
+	rough := run(testenv.UniqueID("ROUGH"), func(step string) {
 		w.kill()
 		crashes++
 		time.Sleep(300 * time.Millisecond)

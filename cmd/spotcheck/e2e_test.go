@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -160,7 +159,7 @@ func TestBatchEndToEnd(t *testing.T) {
 	}
 
 	today := workday.DateOf(time.Now())
-	id := fmt.Sprintf("E2E-%d", time.Now().UnixNano()%1e9)
+	id := testenv.UniqueID("E2E")
 	call("POST", "/api/v1/batches", coordinator, map[string]any{
 		"id": id, "name": "端到端测试批次",
 		"rules": map[string]any{

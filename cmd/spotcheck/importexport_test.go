@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -26,7 +25,7 @@ func cliRun(args ...string) (stdout, stderr string, err error) {
 func TestImportExportCommands(t *testing.T) {
 	url := testenv.DatabaseURL(t)
 	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+	rng := rand.New(rand.NewPCG(rand.Uint64(), 5))
 	k := []string{uscc.Generate(rng, "330411"), uscc.Generate(rng, "330411")}
 	good := filepath.Join(dir, "objects.csv")
 	writeText(t, good, "名称,统一社会信用代码,所属区域,标签\n甲公司,"+k[0]+",秀洲区,测试CLI\n乙公司,"+k[1]+",330411,测试CLI\n")
@@ -81,7 +80,7 @@ func TestImportExportCommands(t *testing.T) {
 
 func TestImportCommandPrintsEveryProblem(t *testing.T) {
 	url := testenv.DatabaseURL(t)
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 6))
+	rng := rand.New(rand.NewPCG(rand.Uint64(), 6))
 	k := uscc.Generate(rng, "330402")
 	bad := filepath.Join(t.TempDir(), "bad.csv")
 	writeText(t, bad, "统一社会信用代码,名称,所属区域,风险等级\n"+k+",甲,南湖区,\n"+k[:17]+"?,乙,南湖区,\n"+k+",丙,火星,极高\n")

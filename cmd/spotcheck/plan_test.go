@@ -1,25 +1,76 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/spotcheck-gov/spotcheck/api"
+
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/demo"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
+// testPlan is the plan of TestPlanStartsItsBatches for a plan made at now:
+// two batches drawn 15 and 20 seconds later (room for a slow machine to
+// approve first), the plan's year that of the draws in China, and an
+// inspection period from the draw day for up to 30 days inside that year.
+// ok is false when no such plan exists at now: when the draws fall on 31
+// December (a period must end after its draw day and within the plan's
+// year) or on both sides of midnight of a New Year's Eve.
+func testPlan(now time.Time) (plan map[string]any, year int, ok bool) {
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	first, second := workday.DateOf(at(15*time.Second)), workday.DateOf(at(20*time.Second))
+	year = first.Year
+	end := first.AddDays(30)
+	if last := (workday.Date{Year: year, Month: time.December, Day: 31}); end.After(last) {
+		end = last
+	}
+	if second.Year != year || !second.Before(end) {
+		return nil, year, false
+	}
+	rfc := func(d time.Duration) string { return at(d).UTC().Format(time.RFC3339) }
+	return map[string]any{
+		"year": year, "name": "耕地保护监督处年度抽查计划", "department_code": "GDBH",
+		"rules": map[string]any{
+			"items":       []any{map[string]any{"code": "ZR-01", "version": 1}},
+			"filter":      map[string]any{"regions": []string{"330483"}},
+			"strata_keys": []string{"risk"},
+			"quotas":      []any{map[string]any{"count": 1}},
+			"exclusions":  map[string]any{"window_days": 0},
+		},
+		"batches":          []any{map[string]any{"draw_at": rfc(15 * time.Second)}, map[string]any{"draw_at": rfc(20 * time.Second)}},
+		"inspection_start": first.String(), "inspection_end": end.String(),
+		"policy": map[string]any{"beacon_wait_minutes": 0, "progress_seconds": 1},
+	}, year, true
+}
+
 // TestPlanStartsItsBatches: an API caller creates, approves and starts a
-// plan with two batches dated 15 and 20 seconds ahead (room for a slow machine to approve first); both start on their own and
-// show in the plan's progress; one runs to its archive, and the year's
-// statistics count it under the plan's department.
+// plan with two batches dated 15 and 20 seconds ahead (testPlan); both
+// start on their own and show in the plan's progress; one runs to its
+// archive, and the year's statistics count it under the plan's department.
+// The batches are drawn by real Temporal timers, so the test runs at the
+// real time; TestTestPlanOnFixedDays checks its dates on the days that
+// break date arithmetic.
 func TestPlanStartsItsBatches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a plan on a real Temporal server")
+	}
+	now := time.Now()
+	body, year, ok := testPlan(now)
+	if !ok {
+		t.Skipf("no plan can draw a batch at %s with an inspection period after the draw day and inside its year", now.Add(15*time.Second).UTC().Format(time.RFC3339))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -29,23 +80,10 @@ func TestPlanStartsItsBatches(t *testing.T) {
 	}
 	coordinator := sys.token(auth.Coordinator, "")
 	officer := sys.token(auth.CountyOfficer, "330483")
-	now := time.Now()
 	today := workday.DateOf(now)
-	id := fmt.Sprintf("PL-%d", now.UnixNano()%1e9)
-	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
-	sys.call("POST", "/api/v1/plans", coordinator, map[string]any{
-		"id": id, "year": now.Year(), "name": "耕地保护监督处年度抽查计划", "department_code": "GDBH",
-		"rules": map[string]any{
-			"items":       []any{map[string]any{"code": "ZR-01", "version": 1}},
-			"filter":      map[string]any{"regions": []string{"330483"}},
-			"strata_keys": []string{"risk"},
-			"quotas":      []any{map[string]any{"count": 1}},
-			"exclusions":  map[string]any{"window_days": 0},
-		},
-		"batches":          []any{map[string]any{"draw_at": at(15 * time.Second)}, map[string]any{"draw_at": at(20 * time.Second)}},
-		"inspection_start": today.String(), "inspection_end": today.AddDays(30).String(),
-		"policy": map[string]any{"beacon_wait_minutes": 0, "progress_seconds": 1},
-	}, http.StatusCreated)
+	id := testenv.UniqueID("PL")
+	body["id"] = id
+	sys.call("POST", "/api/v1/plans", coordinator, body, http.StatusCreated)
 	sys.call("POST", "/api/v1/plans/"+id+"/start", coordinator, nil, http.StatusConflict) // a draft does not start
 	sys.call("POST", "/api/v1/plans/"+id+"/submit", coordinator, nil, http.StatusOK)
 	sys.call("POST", "/api/v1/plans/"+id+"/approve", coordinator, nil, http.StatusOK)
@@ -83,7 +121,7 @@ func TestPlanStartsItsBatches(t *testing.T) {
 	}
 	sys.eventually("the archive", time.Minute, func() bool { return state() == "archived" })
 
-	stats := sys.call("GET", fmt.Sprintf("/api/v1/statistics?year=%d", now.Year()), coordinator, nil, http.StatusOK)
+	stats := sys.call("GET", fmt.Sprintf("/api/v1/statistics?year=%d", year), coordinator, nil, http.StatusOK)
 	found := false
 	for _, d := range stats["departments"].([]any) {
 		d := d.(map[string]any)
@@ -93,5 +131,48 @@ func TestPlanStartsItsBatches(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the statistics do not count the plan's completed batch under GDBH: %v", stats["departments"])
+	}
+}
+
+// TestTestPlanOnFixedDays is the guard of testPlan: at each of
+// testenv.FixedDays, the plan it makes is one the API accepts on that day
+// (through the server's clock), or there is none only on the day no plan
+// can exist (draws on 31 December).
+func TestTestPlanOnFixedDays(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.NewMigratedDB(t)
+	if _, err := demo.Seed(ctx, db, demo.Options{Objects: 120, Inspectors: 60}); err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := auth.CreateKey(ctx, db, "test", auth.NewKey{Name: "coordinator", Role: auth.Coordinator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPlan := map[string]bool{"new-year's-eve-23:59": true}
+	for _, day := range testenv.FixedDays {
+		t.Run(day.Name, func(t *testing.T) {
+			body, year, ok := testPlan(day.Now)
+			if !ok {
+				if !noPlan[day.Name] {
+					t.Fatalf("testPlan makes no plan at %s", day.Now)
+				}
+				return
+			}
+			if noPlan[day.Name] {
+				t.Fatalf("testPlan makes a plan of %d at %s, where none can be valid", year, day.Now)
+			}
+			body["id"] = testenv.UniqueID("PLDAY")
+			h := api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(),
+				Auth: auth.NewAuthenticator(db, nil), Now: testenv.Clock(day.Now)})
+			raw, _ := json.Marshal(body)
+			req := httptest.NewRequest("POST", "/api/v1/plans", bytes.NewReader(raw))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusCreated {
+				t.Errorf("the test plan at %s: %d %s", day.Now, rec.Code, rec.Body)
+			}
+		})
 	}
 }

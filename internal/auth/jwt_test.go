@@ -101,6 +101,13 @@ func (s *jwksServer) setKeys(keys ...map[string]string) {
 	s.mu.Unlock()
 }
 
+// testNow is the last minute of a year in China, a moment that breaks
+// date arithmetic done in the wrong zone; the verifier reads it through its
+// clock, never the wall clock.
+var testNow = time.Date(2026, time.December, 31, 15, 59, 0, 0, time.UTC)
+
+func fixedClock() time.Time { return testNow }
+
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -153,7 +160,7 @@ func TestJWTVerification(t *testing.T) {
 	testKeys(t)
 	srv := newJWKSServer(t, jwkRSA("rsa-1", &rsaKey.PublicKey), jwkEC("ec-1", &ecKey.PublicKey),
 		map[string]string{"kty": "RSA", "kid": "enc-1", "use": "enc", "n": "AQAB", "e": "AQAB"})
-	clk := &clock{t: time.Now()}
+	clk := &clock{t: testNow}
 	v := newVerifier(t, JWTConfig{JWKSURL: srv.URL, Now: clk.Now})
 	now := clk.Now()
 	ctx := context.Background()
@@ -235,7 +242,7 @@ func must[T any](v T, err error) T {
 func TestJWKSRotation(t *testing.T) {
 	testKeys(t)
 	srv := newJWKSServer(t, jwkRSA("old", &rsaKey.PublicKey))
-	clk := &clock{t: time.Now()}
+	clk := &clock{t: testNow}
 	v := newVerifier(t, JWTConfig{JWKSURL: srv.URL, Now: clk.Now})
 	ctx := context.Background()
 	if err := v.Refresh(ctx); err != nil {
@@ -281,11 +288,11 @@ func TestJWKSUnavailableIsUnauthorizedAndLogged(t *testing.T) {
 	testKeys(t)
 	srv := newJWKSServer(t)
 	srv.down.Store(true)
-	v := newVerifier(t, JWTConfig{JWKSURL: srv.URL})
+	v := newVerifier(t, JWTConfig{JWKSURL: srv.URL, Now: fixedClock})
 	if err := v.Refresh(context.Background()); err == nil {
 		t.Fatal("refresh from a failing server succeeded")
 	}
-	_, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(time.Now(), nil)))
+	_, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(testNow, nil)))
 	if fault.KindOf(err) != fault.Unauthorized || !errors.Is(err, ErrKeysUnavailable) {
 		t.Errorf("error %v", err)
 	}
@@ -300,13 +307,12 @@ func TestJWKSFileAndClaimMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	roles, _ := ParseRoleMap("zzd-county=county_officer,zzd-audit=auditor")
-	v := newVerifier(t, JWTConfig{JWKSFile: path, RoleMap: roles,
+	v := newVerifier(t, JWTConfig{JWKSFile: path, RoleMap: roles, Now: fixedClock,
 		Claims: ClaimNames{Subject: "userid", Role: "realm_access.roles", County: "https://zzd/org.county"}})
 	if err := v.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	c := claims(now, jwt.MapClaims{"role": nil, "userid": 330402123, "https://zzd/org.county": "秀洲区",
+	c := claims(testNow, jwt.MapClaims{"role": nil, "userid": 330402123, "https://zzd/org.county": "秀洲区",
 		"realm_access": map[string]any{"roles": []string{"offline_access", "zzd-county"}}})
 	// No kid, and the set has one key: that key.
 	p, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, rsaKey, "", c))
@@ -326,11 +332,11 @@ func TestAuthenticatorResolvesSSOScope(t *testing.T) {
 	testKeys(t)
 	db := testenv.DB(t)
 	srv := newJWKSServer(t, jwkEC("ec-1", &ecKey.PublicKey))
-	v := newVerifier(t, JWTConfig{JWKSURL: srv.URL})
+	v := newVerifier(t, JWTConfig{JWKSURL: srv.URL, Now: fixedClock})
 	a := NewAuthenticator(db, v)
 	ctx := context.Background()
 	tok := func(county string) string {
-		return sign(t, jwt.SigningMethodES256, ecKey, "ec-1", claims(time.Now(), jwt.MapClaims{"role": "county_officer", "county": county}))
+		return sign(t, jwt.SigningMethodES256, ecKey, "ec-1", claims(testNow, jwt.MapClaims{"role": "county_officer", "county": county}))
 	}
 	for _, county := range []string{"秀洲区", "330411"} {
 		p, err := a.Authenticate(ctx, tok(county))
@@ -395,7 +401,7 @@ func TestNewJWTVerifierNeedsIssuerAudienceAndOneSource(t *testing.T) {
 func TestJWTVerifierConcurrentUse(t *testing.T) {
 	testKeys(t)
 	srv := newJWKSServer(t, jwkRSA("rsa-1", &rsaKey.PublicKey), jwkEC("ec-1", &ecKey.PublicKey))
-	clk := &clock{t: time.Now()}
+	clk := &clock{t: testNow}
 	v := newVerifier(t, JWTConfig{JWKSURL: srv.URL, Now: clk.Now})
 	good := sign(t, jwt.SigningMethodES256, ecKey, "ec-1", claims(clk.Now(), jwt.MapClaims{"exp": clk.Now().Add(time.Hour).Unix()}))
 	unknown := sign(t, jwt.SigningMethodES256, ecKey, "nope", claims(clk.Now(), jwt.MapClaims{"exp": clk.Now().Add(time.Hour).Unix()}))

@@ -129,7 +129,7 @@ func collectItems(rows *sql.Rows, err error) ([]CheckItem, error) {
 
 // checkItem validates in and returns the version to insert (without code,
 // version and creator).
-func checkItem(ctx context.Context, q sqlx.QueryerContext, in CheckItemInput) (CheckItem, error) {
+func checkItem(ctx context.Context, q sqlx.QueryerContext, in CheckItemInput, today workday.Date) (CheckItem, error) {
 	var p problems
 	var c CheckItem
 	c.Code = strings.TrimSpace(in.Code)
@@ -186,7 +186,7 @@ func checkItem(ctx context.Context, q sqlx.QueryerContext, in CheckItemInput) (C
 	if err := p.departmentsExist(ctx, q, depFields, depCodes); err != nil {
 		return c, err
 	}
-	c.EffectiveFrom = today()
+	c.EffectiveFrom = today
 	if d := p.date("effective_from", in.EffectiveFrom); d != nil {
 		c.EffectiveFrom = *d
 	}
@@ -213,7 +213,7 @@ func insertItem(ctx context.Context, tx *sqlx.Tx, c CheckItem) (CheckItem, error
 func (s *Store) CreateCheckItem(ctx context.Context, by Actor, in CheckItemInput) (CheckItem, error) {
 	var out CheckItem
 	err := s.write(ctx, by, func(tx *sqlx.Tx) error {
-		c, err := checkItem(ctx, tx, in)
+		c, err := checkItem(ctx, tx, in, s.today())
 		if err != nil {
 			return err
 		}
@@ -252,7 +252,7 @@ func (s *Store) NewCheckItemVersion(ctx context.Context, by Actor, code string, 
 		if strings.TrimSpace(in.Code) == "" {
 			in.Code = code
 		}
-		c, err := checkItem(ctx, tx, in)
+		c, err := checkItem(ctx, tx, in, s.today())
 		if err != nil {
 			return err
 		}
@@ -447,7 +447,7 @@ func (s *Store) CheckItems(ctx context.Context, f ItemFilter) (list []CheckItem,
 // of each item, the published version in force, if its object kind is the
 // object's and the object carries all of its object tags.
 func (s *Store) ApplicableItems(ctx context.Context, objectKey string) ([]CheckItem, error) {
-	return s.ApplicableItemsOn(ctx, objectKey, today())
+	return s.ApplicableItemsOn(ctx, objectKey, s.today())
 }
 
 // ApplicableItemsOn is ApplicableItems on a given date.

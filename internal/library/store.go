@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
 // Store reads and writes the item list, the two libraries, regions and
@@ -20,10 +22,22 @@ import (
 // records, stale versions and illegal transitions come back as fault errors.
 type Store struct {
 	db *sqlx.DB
+	// now is the clock that says which day "today" is (items take effect
+	// today unless told otherwise); tests set it to fixed days.
+	now func() time.Time
 }
 
 // NewStore returns a Store over db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db, now: time.Now} }
+
+// WithClock makes s read the time from now and returns s.
+func (s *Store) WithClock(now func() time.Time) *Store {
+	s.now = now
+	return s
+}
+
+// today is the current date in China.
+func (s *Store) today() workday.Date { return workday.DateOf(s.now()) }
 
 // Actor says who makes a change and through which channel; both end up in
 // library_changes.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -21,12 +20,12 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 var (
 	seq = atomic.Int64{}
-	rng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	rng = rand.New(rand.NewPCG(rand.Uint64(), 7))
 )
 
 // unique returns a key no other test of this run uses.
 func unique(prefix string) string {
-	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e9, seq.Add(1))
+	return fmt.Sprintf("%s-%d-%d", prefix, rand.Int64N(1e9), seq.Add(1))
 }
 
 func newUSCC() string { return uscc.Generate(rng, "330402") }

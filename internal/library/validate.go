@@ -227,7 +227,6 @@ func (p *problems) ratio(field, s string) string {
 }
 
 // today is the current date in China.
-func today() workday.Date { return workday.DateOf(time.Now()) }
 
 // dateArg renders an optional date as a bind parameter.
 func dateArg(d *workday.Date) driver.Value {

@@ -157,6 +157,12 @@ type Service struct {
 // NewService returns a Service on db.
 func NewService(db *sqlx.DB) *Service { return &Service{db: db, now: time.Now} }
 
+// WithClock makes s read the time from now and returns s.
+func (s *Service) WithClock(now func() time.Time) *Service {
+	s.now = now
+	return s
+}
+
 // Create stores a new draft plan. The same ID again is a conflict.
 func (s *Service) Create(ctx context.Context, d Spec, actor string) (Plan, error) {
 	if err := s.validate(ctx, &d); err != nil {

@@ -142,6 +142,24 @@ func DB(t testing.TB) *sqlx.DB {
 	return db
 }
 
+// NewMigratedDB creates another database, migrated, that belongs to t alone
+// and is dropped when t ends: for tests that must see the shipped data (the
+// calendar, say) whatever the package's other tests changed.
+func NewMigratedDB(t testing.TB) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open("postgres", NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := migrations.Up(ctx, db.DB); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
 // NewDatabase creates another empty, unmigrated database on the test server
 // and returns its URL; for tests of migrations themselves.
 func NewDatabase(t testing.TB) string {

@@ -20,6 +20,7 @@ package workday
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -112,6 +113,29 @@ func (c *Calendar) With(schedules ...Schedule) (*Calendar, error) {
 // Years returns the years c has schedules for, in increasing order.
 func (c *Calendar) Years() []int {
 	return slices.Sorted(maps.Keys(c.schedules))
+}
+
+// Missing returns those of years that c has no schedule for, in the order
+// given.
+func (c *Calendar) Missing(years ...int) []int {
+	missing := []int{}
+	for _, y := range years {
+		if _, ok := c.schedules[y]; !ok {
+			missing = append(missing, y)
+		}
+	}
+	return missing
+}
+
+// UnscheduledReach returns the year without a schedule that a count of n
+// working days from start runs into, or 0 when the count can be made.
+func (c *Calendar) UnscheduledReach(start Date, n int) int {
+	_, err := c.AddWorkingDays(start, n)
+	var unscheduled *UnscheduledYearError
+	if errors.As(err, &unscheduled) {
+		return unscheduled.Year
+	}
+	return 0
 }
 
 // Schedule returns a copy of c's schedule for year, with its dates sorted,
