@@ -41,7 +41,7 @@ type Config struct {
 	// Chat robots and digests: see internal/notify and internal/digest.
 	DingTalkBaseURL, WeComBaseURL, DigestTime, CountyPageURL string
 	DemoData                                                 bool
-	badDemoData       string // DEMO_DATA as set, when it is not a boolean
+	badDemoData                                              string // DEMO_DATA as set, when it is not a boolean
 	// Single sign-on (JWT): see internal/auth.JWTConfig.
 	JWKSURL, JWKSFile, JWTIssuer, JWTAudience                                                        string
 	JWTSubjectClaim, JWTRoleClaim, JWTCountyClaim, JWTDepartmentClaim, JWTInspectorClaim, JWTRoleMap string
