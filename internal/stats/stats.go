@@ -58,10 +58,10 @@ type Figures struct {
 	Published int `json:"published" db:"published"`
 	// FollowUpActions counts the follow-up actions entered, by action code
 	// (inspection.FollowUpActions).
-	FollowUpActions map[string]int `json:"follow_up_actions"`
-	LedgerResultEntry  []int64  `json:"ledger_result_entry"`
-	LedgerPublication  []int64  `json:"ledger_publication"`
-	LedgerOther        []int64  `json:"ledger_other"`
+	FollowUpActions   map[string]int `json:"follow_up_actions"`
+	LedgerResultEntry []int64        `json:"ledger_result_entry"`
+	LedgerPublication []int64        `json:"ledger_publication"`
+	LedgerOther       []int64        `json:"ledger_other"`
 }
 
 // LedgerRow is one accountability entry behind a figure.
