@@ -237,7 +237,8 @@ type ChatReceiver struct {
 	// URL is the robot endpoint to configure as the base URL.
 	URL string
 	// Now is the receiver's clock, for the signature's one-hour window and
-	// the rate limit; set it to the sender's clock in tests.
+	// the rate limit: the sender's clock in tests of the channel, the real
+	// one (nil at start) for a running system.
 	Now func() time.Time
 
 	vendor string
@@ -260,6 +261,9 @@ func StartWeCom(t testing.TB, now func() time.Time) *ChatReceiver {
 
 func startChat(t testing.TB, vendor, path string, now func() time.Time) *ChatReceiver {
 	t.Helper()
+	if now == nil {
+		now = time.Now
+	}
 	r := &ChatReceiver{vendor: vendor, Now: now, robots: map[string]string{}, sent: map[string][]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc(path, r.serve)
