@@ -226,14 +226,7 @@ func postRobot(ctx context.Context, client *http.Client, vendor, base string, q 
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		err := fmt.Errorf("%s robot POST %s: %s: %s", vendor, where, resp.Status, strings.TrimSpace(truncate(string(answer), 300)))
-		switch c := resp.StatusCode; {
-		case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests:
-			return err
-		case c >= 400 && c < 500:
-			return Permanent(err)
-		}
-		return err
+		return statusError(resp.StatusCode, fmt.Errorf("%s robot POST %s: %s: %s", vendor, where, resp.Status, strings.TrimSpace(truncate(string(answer), 300))))
 	}
 	var a robotAnswer
 	if err := json.Unmarshal(answer, &a); err != nil || a.ErrCode == nil {

@@ -23,15 +23,16 @@ type Progress struct {
 }
 
 // CountyProgress counts a county's objects by stage, and those with a
-// passed deadline by duty; it has the shape of the county workflow's
-// progress (workflows.CountyProgress), which the API may serve instead.
+// passed deadline by duty; the county workflows report the same
+// (workflows.CountyProgress), with their phase.
 type CountyProgress struct {
 	County  string                   `json:"county"`
 	Phase   string                   `json:"phase"`
 	Objects int                      `json:"objects"`
 	Stages  map[inspection.Stage]int `json:"stages"`
-	Overdue map[string]int           `json:"overdue"`
-	Done    bool                     `json:"done"`
+	// Overdue counts objects with a passed deadline, by duty.
+	Overdue map[string]int `json:"overdue"`
+	Done    bool           `json:"done"`
 }
 
 // Progress counts batchID's drawn objects by county and stage, only those
