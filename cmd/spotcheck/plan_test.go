@@ -33,6 +33,11 @@ func TestPlanStartsItsBatches(t *testing.T) {
 	today := workday.DateOf(now)
 	id := fmt.Sprintf("PL-%d", now.UnixNano()%1e9)
 	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	// The inspection period stays in the plan's year, also in December.
+	end := today.AddDays(30)
+	if end.Year != today.Year {
+		end = workday.Date{Year: today.Year, Month: time.December, Day: 31}
+	}
 	sys.call("POST", "/api/v1/plans", coordinator, map[string]any{
 		"id": id, "year": now.Year(), "name": "耕地保护监督处年度抽查计划", "department_code": "GDBH",
 		"rules": map[string]any{
@@ -43,7 +48,7 @@ func TestPlanStartsItsBatches(t *testing.T) {
 			"exclusions":  map[string]any{"window_days": 0},
 		},
 		"batches":          []any{map[string]any{"draw_at": at(15 * time.Second)}, map[string]any{"draw_at": at(20 * time.Second)}},
-		"inspection_start": today.String(), "inspection_end": today.AddDays(30).String(),
+		"inspection_start": today.String(), "inspection_end": end.String(),
 		"policy": map[string]any{"beacon_wait_minutes": 0, "progress_seconds": 1},
 	}, http.StatusCreated)
 	sys.call("POST", "/api/v1/plans/"+id+"/start", coordinator, nil, http.StatusConflict) // a draft does not start
