@@ -368,7 +368,8 @@ func runDigest(t *testing.T, ctx context.Context, addr string, n int) {
 	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enums.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	for {
 		d, err := h.Describe(ctx)
 		if err != nil {
@@ -381,7 +382,7 @@ func runDigest(t *testing.T, ctx context.Context, addr string, n int) {
 			}
 			return
 		}
-		if time.Now().After(deadline) {
+		if wait.Err() != nil {
 			t.Fatalf("the digest schedule did not start run %d", n)
 		}
 		time.Sleep(200 * time.Millisecond)
