@@ -21,6 +21,7 @@ type NotifyStore interface {
 	ClaimDelivery(ctx context.Context, notificationID string, c notify.Contact, lease time.Duration) (notify.Claim, error)
 	FinishDelivery(ctx context.Context, notificationID string, contactID int64, attempt int, sendErr error) (string, error)
 	RecordNoContact(ctx context.Context, notificationID string) error
+	HoldForDigest(ctx context.Context, notificationID string, c notify.Contact) error
 }
 
 // Notifier delivers notifications to the contacts of a role in a region.
@@ -92,6 +93,14 @@ func (a *Notifier) Notify(ctx context.Context, n notify.Notification) (NotifyRes
 
 	var retryable, rejected []string
 	for _, c := range contacts {
+		if c.Delivery == notify.DeliveryDigest && digestible(n) {
+			// The day's digest tells this contact; recorded, not sent.
+			if err := a.Store.HoldForDigest(ctx, n.ID, c); err != nil {
+				return res, err
+			}
+			res.Deliveries = append(res.Deliveries, DeliveryOutcome{ContactID: c.ID, Channel: c.Channel, Status: notify.StatusDigested})
+			continue
+		}
 		out, err := a.deliver(ctx, n, c)
 		if err != nil {
 			return res, err
@@ -116,6 +125,14 @@ func (a *Notifier) Notify(ctx context.Context, n notify.Notification) (NotifyRes
 			"NotificationRejected", nil, res)
 	}
 	return res, nil
+}
+
+// digestible reports whether n waits for a digest contact's daily digest:
+// the reminders of an object's deadlines, which the digest lists. County
+// reminders (the match), escalations, assignments and notices go at once.
+func digestible(n notify.Notification) bool {
+	_, object := n.Payload["object_key"]
+	return n.Kind == notify.KindReminder && object
 }
 
 // deliver makes one contact's delivery unless it is done or held elsewhere.

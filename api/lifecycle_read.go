@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -16,6 +14,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/archive"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -164,12 +163,7 @@ func validStage(s string) bool {
 
 // Progress is a batch's progress by county, read from the database (the
 // system of record); ?source=workflow asks the batch workflow instead.
-type Progress struct {
-	BatchID  string                     `json:"batch_id"`
-	State    string                     `json:"state"`
-	Counties []workflows.CountyProgress `json:"counties"`
-	Total    workflows.CountyProgress   `json:"total"`
-}
+type Progress = stats.Progress
 
 func (s *Server) getProgress(c *gin.Context) {
 	id := c.Param("id")
@@ -204,74 +198,11 @@ func (s *Server) getProgress(c *gin.Context) {
 }
 
 func (s *Server) progress(ctx context.Context, id, onlyCounty string) (Progress, error) {
-	p := Progress{BatchID: id, Counties: []workflows.CountyProgress{}}
-	if err := s.d.DB.GetContext(ctx, &p.State, `SELECT state FROM batches WHERE id = $1`, id); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return p, fault.New(fault.NotFound, "batch %s does not exist", id)
-		}
-		return p, err
-	}
-	// Drawn objects without a task yet are waiting for their county's match.
-	rows, err := s.d.DB.QueryContext(ctx, `
-		SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
-		FROM batch_objects b LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
-		WHERE b.batch_id = $1 AND ($2 = '' OR b.county_code = $2)
-		GROUP BY 1, 2
-		UNION ALL
-		SELECT county_code, 'overdue:' || duty, count(*)
-		FROM tasks, unnest(overdue) AS duty
-		WHERE batch_id = $1 AND ($2 = '' OR county_code = $2)
-		GROUP BY 1, 2`, id, onlyCounty)
-	if err != nil {
-		return p, err
-	}
-	defer rows.Close()
-	byCounty := map[string]*workflows.CountyProgress{}
-	p.Total = workflows.CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
-	for rows.Next() {
-		var county, what string
-		var n int
-		if err := rows.Scan(&county, &what, &n); err != nil {
-			return p, err
-		}
-		cp := byCounty[county]
-		if cp == nil {
-			cp = &workflows.CountyProgress{County: county, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
-			byCounty[county] = cp
-		}
-		if duty, ok := strings.CutPrefix(what, "overdue:"); ok {
-			cp.Overdue[duty] += n
-			p.Total.Overdue[duty] += n
-			continue
-		}
-		cp.Stages[inspection.Stage(what)] += n
-		cp.Objects += n
-		p.Total.Stages[inspection.Stage(what)] += n
-		p.Total.Objects += n
-	}
-	if err := rows.Err(); err != nil {
-		return p, err
-	}
-	for _, code := range slices.Sorted(maps.Keys(byCounty)) {
-		cp := byCounty[code]
-		cp.Done = cp.Objects > 0 && cp.Stages[inspection.Closed] == cp.Objects
-		p.Counties = append(p.Counties, *cp)
-	}
-	return p, nil
+	return stats.NewService(s.d.DB).Progress(ctx, id, onlyCounty)
 }
 
 // Lapse is an accountability ledger entry (失职照单问责).
-type Lapse struct {
-	BatchID         string  `json:"batch_id" db:"batch_id"`
-	ObjectKey       string  `json:"object_key" db:"object_key"`
-	County          string  `json:"county" db:"county_code"`
-	Duty            string  `json:"duty" db:"duty"`
-	Due             string  `json:"due" db:"due"`
-	DetectedAt      string  `json:"detected_at" db:"detected_at"`
-	ResolvedOn      *string `json:"resolved_on" db:"resolved_on"`
-	WorkingDaysLate *int    `json:"working_days_late" db:"working_days_late"`
-	ID              int64   `json:"id" db:"id"`
-}
+type Lapse = stats.Lapse
 
 // listAccountability lists the ledger: by batch, county and duty; a county
 // officer sees their county's entries.
@@ -296,13 +227,8 @@ func (s *Server) listAccountability(c *gin.Context) {
 		}
 		county = sc.County
 	}
-	page := Page[Lapse]{Items: []Lapse{}}
-	err = s.d.DB.SelectContext(c.Request.Context(), &page.Items, `
-		SELECT id, batch_id, object_key, county_code, duty, due::text AS due, detected_at::text AS detected_at,
-		       resolved_on::text AS resolved_on, working_days_late
-		FROM accountability
-		WHERE id > $1 AND ($2 = '' OR batch_id = $2) AND ($3 = '' OR county_code = $3) AND ($4 = '' OR duty = $4)
-		ORDER BY id LIMIT $5`, after, c.Query("batch"), county, c.Query("duty"), limit+1)
+	page := Page[Lapse]{}
+	page.Items, err = stats.NewService(s.d.DB).Lapses(c.Request.Context(), stats.LedgerFilter{BatchID: c.Query("batch"), County: county, Duty: c.Query("duty")}, after, limit+1)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -129,6 +129,7 @@ var scopeMatrix = map[string]string{
 	"cancelPlan": "AC", "extraPlanBatch": "AC", "planProgress": "ACDKIU", "cityPlan": "ACDKIU", "publicPlans": "P",
 
 	"createCase": "ACDk", "listCases": "ACDKIU", "getCase": "ACDKIU", "assignCase": "k", "getStatistics": "ACU",
+	"progressXLSX": "ACDKU", "accountabilityXLSX": "ACUK", "statisticsXLSX": "ACU",
 
 	"getDrawProof": "P", "getPopulation": "P", "getSummary": "P", "publicDrawn": "P", "publicCheckItems": "P",
 	"publicCheckItemVersions": "P", "publicResults": "P",

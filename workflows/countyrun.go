@@ -175,10 +175,5 @@ func resolve(ctx workflow.Context, l activities.Lapse) {
 	_ = workflow.ExecuteActivity(ctx, tasks.ResolveAccountability, activities.Resolution{Lapse: l, On: workday.DateOf(l.At)}).Get(ctx, nil)
 }
 
-var dutyChinese = map[string]string{
-	DutyMatching:      "执法检查人员随机匹配",
-	DutyInspection:    "检查",
-	DutyResultEntry:   "检查结果录入",
-	DutyFollowUpEntry: "后续监管结果录入",
-	DutyPublication:   "检查结果公示",
-}
+// dutyChinese names the duties in messages.
+var dutyChinese = inspection.DutyNames

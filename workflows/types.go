@@ -7,6 +7,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -94,16 +95,10 @@ type BatchProgress struct {
 	Total    CountyProgress   `json:"total"`
 }
 
-// CountyProgress counts a county's objects by stage.
-type CountyProgress struct {
-	County  string                   `json:"county"`
-	Phase   string                   `json:"phase"`
-	Objects int                      `json:"objects"`
-	Stages  map[inspection.Stage]int `json:"stages"`
-	// Overdue counts objects with a passed deadline, by duty.
-	Overdue map[string]int `json:"overdue"`
-	Done    bool           `json:"done"`
-}
+// CountyProgress counts a county's objects by stage and those with a
+// passed deadline by duty: the same figures the database gives
+// (stats.Progress).
+type CountyProgress = stats.CountyProgress
 
 // CountyInput starts a county workflow.
 type CountyInput struct {

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,8 +31,10 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/demo"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
+	"github.com/spotcheck-gov/spotcheck/internal/notify/notifytest"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
+	"github.com/spotcheck-gov/spotcheck/workflows"
 )
 
 // webhookInbox is a county's webhook receiver that checks signatures.
@@ -96,6 +99,29 @@ func TestBatchEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Each county's officer also reads a DingTalk group, as a digest
+	// contact: the assignment at once, reminders once a working day.
+	robots := notifytest.StartDingTalk(t, nil)
+	for _, county := range []string{"330402", "330411"} {
+		tokenOf := "e2e-robot-" + county
+		robots.AddRobot(tokenOf, "SEC-e2e-"+tokenOf)
+		if _, err := contacts.AddContact(ctx, notify.NewContact{RegionCode: county, Role: "county_officer", Name: "e2e 钉钉群",
+			Channel: "dingtalk", Address: tokenOf, Secret: "SEC-e2e-" + tokenOf, Mobile: "13900000001", Delivery: "digest"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	robotTitles := func(county string) map[string]int {
+		m := map[string]int{}
+		for _, msg := range robots.Messages() {
+			if msg.Token == "e2e-robot-"+county {
+				if !msg.SignatureOK || msg.ErrCode != 0 {
+					t.Errorf("robot message refused: %+v", msg)
+				}
+				m[msg.Title]++
+			}
+		}
+		return m
+	}
 	token := func(role auth.Role, county string) string {
 		_, tok, err := auth.CreateKey(ctx, db, "test", auth.NewKey{Name: "e2e " + string(role) + county, Role: role, County: county})
 		if err != nil {
@@ -114,6 +140,7 @@ func TestBatchEndToEnd(t *testing.T) {
 	fs := newFlagSetForTest()
 	cfg := config.Register(fs)
 	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = dbURL, tAddr, "e2e"
+	cfg.DingTalkBaseURL, cfg.CountyPageURL = robots.URL, "https://spotcheck.example.gov.cn/counties/{county}"
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() {
@@ -251,6 +278,38 @@ func TestBatchEndToEnd(t *testing.T) {
 		k := inbox.kinds()
 		return k["escalation:county_head"] >= 1 && k["escalation:city_coordinator"] >= 1
 	})
+	// The assignment reached each county's DingTalk group at once; the
+	// reminders wait for the digest.
+	for _, county := range []string{"330402", "330411"} {
+		eventually("the assignment in "+county+"'s DingTalk group", func() bool { return robotTitles(county)["双随机抽查任务已分配"] == 1 })
+		if n := robotTitles(county)["双随机抽查期限提醒"]; n != 0 {
+			t.Errorf("%d reminders sent to %s's digest contact", n, county)
+		}
+	}
+	// The day's digest as the schedule starts it at DIGEST_TIME, twice: the
+	// late object's county reads it, once, on a working day.
+	lateCounty := late["county"].(string)
+	digestTitle := func() (string, int) {
+		for title, n := range robotTitles(lateCounty) {
+			if strings.HasPrefix(title, "双随机抽查每日待办") {
+				return title, n
+			}
+		}
+		return "", 0
+	}
+	runDigest(t, ctx, tAddr, 1)
+	runDigest(t, ctx, tAddr, 2)
+	if title, n := digestTitle(); remindToday && (n != 1 || !strings.Contains(title, "已逾期 1 项")) {
+		t.Errorf("digest of %s: %d messages %q, want one with the overdue result", lateCounty, n, title)
+	} else if !remindToday && n != 0 {
+		t.Errorf("a digest on %s, not a working day", today)
+	}
+	for _, msg := range robots.Messages() {
+		if strings.HasPrefix(msg.Title, "双随机抽查每日待办") && (!strings.Contains(msg.Text, "/counties/"+lateCounty) || !strings.Contains(msg.Text, late["object_name"].(string))) {
+			t.Errorf("digest text lacks the county page or the late object:\n%s", msg.Text)
+		}
+	}
+
 	ledger := call("GET", "/api/v1/accountability?batch="+id, coordinator, nil, http.StatusOK)["items"].([]any)
 	if len(ledger) != 1 || ledger[0].(map[string]any)["duty"] != "result_entry" || ledger[0].(map[string]any)["object_key"] != late["object_key"] {
 		t.Fatalf("accountability ledger = %v", ledger)
@@ -292,6 +351,40 @@ func TestBatchEndToEnd(t *testing.T) {
 	logHistoryLengths(t, tAddr, id, []string{"330402", "330411"}, tasks)
 	if os.Getenv("SPOTCHECK_SAVE_HISTORIES") == "1" {
 		saveHistories(t, tAddr, id, late["object_key"].(string), late["county"].(string))
+	}
+}
+
+// runDigest triggers the digest schedule, as DIGEST_TIME does, and waits
+// for its n-th run to finish.
+func runDigest(t *testing.T, ctx context.Context, addr string, n int) {
+	t.Helper()
+	tc, err := client.Dial(client.Options{HostPort: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	h := tc.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID)
+	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enums.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL}); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		d, err := h.Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recent := d.Info.RecentActions; len(recent) >= n {
+			run := recent[n-1].StartWorkflowResult
+			if err := tc.GetWorkflow(ctx, run.WorkflowID, run.FirstExecutionRunID).Get(ctx, nil); err != nil {
+				t.Fatalf("digest run %d: %v", n, err)
+			}
+			return
+		}
+		if wait.Err() != nil {
+			t.Fatalf("the digest schedule did not start run %d", n)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

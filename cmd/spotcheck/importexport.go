@@ -25,9 +25,11 @@ is printed as "row N, column X: message"; the exit status is then 1.
 `
 
 const exportUsage = `usage: spotcheck export objects|inspectors [flags]
+       spotcheck export progress|ledger|statistics [flags]
 
 Writes a library as CSV (UTF-8 with BOM) or XLSX, in the format import
-reads, or with --template an XLSX template to fill in.
+reads, or with --template an XLSX template to fill in; or a report in
+Excel (see spotcheck export progress -h).
 `
 
 // runImport is `spotcheck import`: the command-line form of
@@ -111,6 +113,9 @@ func summary(file string, r *bulk.Result) string {
 // runExport is `spotcheck export`: the command-line form of
 // GET /api/v1/{library}/export and /import-template.
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && reports[args[0]] {
+		return runReport(ctx, args[0], args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("spotcheck export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, exportUsage, "\nFlags:\n"); fs.PrintDefaults() }

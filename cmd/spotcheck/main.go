@@ -31,6 +31,7 @@ Usage:
   spotcheck verify-draw --proof FILE|URL --population FILE|URL   recompute a published draw
   spotcheck import objects|inspectors FILE   bulk import from CSV or XLSX (--dry-run, --encoding)
   spotcheck export objects|inspectors        export as CSV or XLSX (-o FILE, --template)
+  spotcheck export progress|ledger|statistics   reports in Excel (--batch, --year, -o FILE)
   spotcheck demo seed [--if-empty]   load the demo data set (Jiaxing: 20,000 objects, 150 inspectors)
   spotcheck version
 

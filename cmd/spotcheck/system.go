@@ -110,6 +110,11 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		}
 		log.Info("Temporal worker started", zap.String("task_queue", cfg.TaskQueue))
 		stopWorker = w.Stop
+		if err := ensureDigestSchedule(ctx, tc, cfg); err != nil {
+			w.Stop()
+			return err
+		}
+		log.Info("digest schedule set", zap.String("time", cfg.DigestTime+" Asia/Shanghai"))
 	}
 
 	var serveErr error

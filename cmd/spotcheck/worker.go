@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -14,6 +19,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/archive"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
+	"github.com/spotcheck-gov/spotcheck/internal/digest"
 	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
@@ -27,7 +33,7 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 		// Leave half the shutdown budget to the HTTP drain and the rest.
 		WorkerStopTimeout: cfg.ShutdownTimeout / 2,
 	})
-	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow} {
+	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow, workflows.DigestWorkflow} {
 		w.RegisterWorkflow(wf)
 	}
 	calendars := workday.NewStore(db)
@@ -45,8 +51,58 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	policy, _ := json.Marshal(workflows.DefaultPolicy())
 	w.RegisterActivity(&activities.Plans{Plans: plan.NewService(db), DefaultPolicy: policy,
 		Starter: &activities.Starter{DB: db, Batches: batches, Temporal: tc, TaskQueue: cfg.TaskQueue}})
-	w.RegisterActivity(&activities.Notifier{Store: notify.NewStore(db), Channels: notifyChannels(cfg, log), Log: log.Named("notify")})
+	contacts := notify.NewStore(db)
+	notifier := &activities.Notifier{Store: contacts, Channels: notifyChannels(cfg, log), Log: log.Named("notify")}
+	w.RegisterActivity(notifier)
+	w.RegisterActivity(&activities.Digests{Source: activities.DigestStores{Contacts: contacts, Tasks: digest.NewStore(db)},
+		Notifier: notifier, Calendars: calendars, CountyPage: cfg.CountyPageURL})
 	return w
+}
+
+// digestSchedule is the Temporal Schedule that starts the day's digests at
+// DIGEST_TIME in China. The spec is in UTC (China keeps UTC+8 all year), so
+// it does not depend on the time zone database of the Temporal server.
+func digestSchedule(cfg *config.Config) (client.ScheduleOptions, error) {
+	at, err := cfg.DigestClock()
+	if err != nil {
+		return client.ScheduleOptions{}, err
+	}
+	utc := (at - 8*time.Hour + 24*time.Hour) % (24 * time.Hour)
+	return client.ScheduleOptions{
+		ID: workflows.DigestScheduleID,
+		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
+			Hour:   []client.ScheduleRange{{Start: int(utc / time.Hour)}},
+			Minute: []client.ScheduleRange{{Start: int(utc % time.Hour / time.Minute)}},
+		}}},
+		Action: &client.ScheduleWorkflowAction{ID: workflows.DigestScheduleID, Workflow: workflows.DigestWorkflow, TaskQueue: cfg.TaskQueue},
+		// A worker down at the time still sends the morning's digest when
+		// it is back within hours; never two runs at once.
+		Overlap:       enums.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: 6 * time.Hour,
+	}, nil
+}
+
+// ensureDigestSchedule creates the digest schedule, or sets its time when
+// it exists (DIGEST_TIME may have changed since).
+func ensureDigestSchedule(ctx context.Context, tc client.Client, cfg *config.Config) error {
+	opts, err := digestSchedule(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = tc.ScheduleClient().Create(ctx, opts)
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		h := tc.ScheduleClient().GetHandle(ctx, opts.ID)
+		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			s := in.Description.Schedule
+			s.Spec = &opts.Spec
+			s.Action = opts.Action
+			return &client.ScheduleUpdate{Schedule: &s}, nil
+		}})
+	}
+	if err != nil {
+		return fmt.Errorf("digest schedule %q: %w", opts.ID, err)
+	}
+	return nil
 }
 
 // notifyChannels builds the notification channels the settings allow: email
@@ -54,8 +110,10 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 // say so in their delivery records).
 func notifyChannels(cfg *config.Config, log *zap.Logger) map[string]notify.Channel {
 	ch := map[string]notify.Channel{
-		notify.ChannelWebhook: &notify.Webhook{Secret: cfg.WebhookSecret},
-		notify.ChannelLog:     &notify.Log{Logger: log.Named("notification")},
+		notify.ChannelWebhook:  &notify.Webhook{Secret: cfg.WebhookSecret},
+		notify.ChannelLog:      &notify.Log{Logger: log.Named("notification")},
+		notify.ChannelDingTalk: &notify.DingTalk{BaseURL: cfg.DingTalkBaseURL},
+		notify.ChannelWeCom:    &notify.WeCom{BaseURL: cfg.WeComBaseURL},
 	}
 	if cfg.SMTPAddr != "" {
 		ch[notify.ChannelEmail] = &notify.Email{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -37,8 +38,10 @@ type Config struct {
 	SMTPPassword      string
 	SMTPTLS           string
 	WebhookSecret     string
-	DemoData          bool
-	badDemoData       string // DEMO_DATA as set, when it is not a boolean
+	// Chat robots and digests: see internal/notify and internal/digest.
+	DingTalkBaseURL, WeComBaseURL, DigestTime, CountyPageURL string
+	DemoData                                                 bool
+	badDemoData                                              string // DEMO_DATA as set, when it is not a boolean
 	// Single sign-on (JWT): see internal/auth.JWTConfig.
 	JWKSURL, JWKSFile, JWTIssuer, JWTAudience                                                        string
 	JWTSubjectClaim, JWTRoleClaim, JWTCountyClaim, JWTDepartmentClaim, JWTInspectorClaim, JWTRoleMap string
@@ -78,6 +81,10 @@ var Settings = []Setting{
 	{"SMTP_PASSWORD", "smtp-password", "", "SMTP AUTH PLAIN password (a secret: set it in the environment)"},
 	{"SMTP_TLS", "smtp-tls", "auto", "auto (STARTTLS when offered), starttls (required) or none"},
 	{"WEBHOOK_SECRET", "webhook-secret", "", "HMAC-SHA256 key signing webhooks of contacts without their own (a secret: set it in the environment)"},
+	{"DINGTALK_BASE_URL", "dingtalk-base-url", "https://oapi.dingtalk.com/robot/send", "endpoint of DingTalk custom robots; a 浙政钉 deployment sets its own host here"},
+	{"WECOM_BASE_URL", "wecom-base-url", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "endpoint of WeChat Work group robots"},
+	{"DIGEST_TIME", "digest-time", "09:00", "time of day (Asia/Shanghai) the daily digest of reminders goes to digest contacts, on working days"},
+	{"COUNTY_PAGE_URL", "county-page-url", "", "link to a county's page in digests, `{county}` standing for the county code, e.g. `https://spotcheck.example.gov.cn/counties/{county}`; empty = no link"},
 	{"JWKS_URL", "jwks-url", "", "URL of the JSON Web Key Set of the single sign-on provider (e.g. 浙政钉); empty with JWKS_FILE empty = API keys only"},
 	{"JWKS_FILE", "jwks-file", "", "file holding that key set, instead of JWKS_URL"},
 	{"JWT_ISSUER", "jwt-issuer", "", "`iss` that single sign-on tokens must carry (required with a key set)"},
@@ -132,6 +139,10 @@ func Register(fs *flag.FlagSet) *Config {
 	str(&c.SMTPPassword, "SMTP_PASSWORD")
 	str(&c.SMTPTLS, "SMTP_TLS")
 	str(&c.WebhookSecret, "WEBHOOK_SECRET")
+	str(&c.DingTalkBaseURL, "DINGTALK_BASE_URL")
+	str(&c.WeComBaseURL, "WECOM_BASE_URL")
+	str(&c.DigestTime, "DIGEST_TIME")
+	str(&c.CountyPageURL, "COUNTY_PAGE_URL")
 	str(&c.JWKSURL, "JWKS_URL")
 	str(&c.JWKSFile, "JWKS_FILE")
 	str(&c.JWTIssuer, "JWT_ISSUER")
@@ -246,7 +257,29 @@ func (c *Config) validateNotify() error {
 	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
 		return fmt.Errorf("WEBHOOK_SECRET must be at least 16 characters")
 	}
+	for _, u := range []struct{ name, v string }{{"DINGTALK_BASE_URL", c.DingTalkBaseURL}, {"WECOM_BASE_URL", c.WeComBaseURL}} {
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return fmt.Errorf("%s %q must be an http(s) URL", u.name, u.v)
+		}
+	}
+	if _, err := c.DigestClock(); err != nil {
+		return err
+	}
+	if c.CountyPageURL != "" {
+		if p, err := url.Parse(strings.ReplaceAll(c.CountyPageURL, "{county}", "330402")); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return fmt.Errorf("COUNTY_PAGE_URL %q must be an http(s) URL", c.CountyPageURL)
+		}
+	}
 	return nil
+}
+
+// DigestClock returns DIGEST_TIME as hour and minute after midnight.
+func (c *Config) DigestClock() (time.Duration, error) {
+	t, err := time.Parse("15:04", c.DigestTime)
+	if err != nil {
+		return 0, fmt.Errorf("DIGEST_TIME %q must be a time of day such as 09:00", c.DigestTime)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
 // EnvWasSet reports whether the environment sets name, so that `dev` can

@@ -213,3 +213,20 @@ func codes(list []struct{ Code, Chinese string }) string {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// StageNames are the stages in Chinese, for people reading reports.
+var StageNames = map[Stage]string{
+	AwaitingMatch: "待匹配", Assigned: "检查中", Inspected: "待录入结果", ResultEntered: "待审核",
+	Returned: "退回修改", Approved: "待公示", Published: "已公示", FollowUp: "后续监管中", Closed: "已办结",
+}
+
+// DutyNames are the duties with deadlines (as the accountability ledger
+// names them) in Chinese.
+var DutyNames = map[string]string{
+	"matching":          "执法检查人员随机匹配",
+	"inspection":        "检查",
+	"result_entry":      "检查结果录入",
+	"follow_up_entry":   "后续监管结果录入",
+	"publication":       "检查结果公示",
+	"judicial_transfer": "移送司法机关",
+}

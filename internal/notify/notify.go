@@ -1,7 +1,9 @@
 // Package notify tells people what the supervision process needs of them:
 // reminders of deadlines, escalations, notices. A Notification is addressed
 // to a role in a county (region); the contacts table says who holds that
-// role and how to reach them, each on one Channel (webhook, email, log).
+// role and how to reach them, each on one Channel (webhook, email, log, a
+// DingTalk or WeChat Work group robot). A contact takes reminders at once or
+// gathered into one digest a working day (package digest).
 // Every delivery is recorded once per notification and contact, so a retried
 // or replayed send never reaches anyone twice once it has succeeded.
 package notify
@@ -31,13 +33,26 @@ var Roles = []string{RoleCountyOfficer, RoleCountyHead, RoleCityCoordinator}
 
 // Channel names.
 const (
-	ChannelWebhook = "webhook"
-	ChannelEmail   = "email"
-	ChannelLog     = "log"
+	ChannelWebhook  = "webhook"
+	ChannelEmail    = "email"
+	ChannelLog      = "log"
+	ChannelDingTalk = "dingtalk" // DingTalk custom robot, also 浙政钉's
+	ChannelWeCom    = "wecom"    // WeChat Work (企业微信) group robot
 )
 
 // Channels lists the channel names a contact may use.
-var Channels = []string{ChannelWebhook, ChannelEmail, ChannelLog}
+var Channels = []string{ChannelWebhook, ChannelEmail, ChannelLog, ChannelDingTalk, ChannelWeCom}
+
+// Delivery modes of a contact: every notification at once, or reminders of
+// objects gathered into one digest a working day (escalations, assignments
+// and notices still go at once).
+const (
+	DeliveryImmediate = "immediate"
+	DeliveryDigest    = "digest"
+)
+
+// DeliveryModes lists the delivery modes a contact may have.
+var DeliveryModes = []string{DeliveryImmediate, DeliveryDigest}
 
 // Kinds of notification; Kind is free text of this shape, these are the
 // ones the batch workflow sends.
@@ -122,8 +137,11 @@ type Recipient struct {
 	Name      string
 	Channel   string
 	Address   string
-	// Secret is the webhook's HMAC key; empty means the channel's own.
+	// Secret is the webhook's HMAC key (a DingTalk robot's signing
+	// secret); empty means the channel's own.
 	Secret string
+	// Mobile is the officer's mobile number, @-mentioned in a group chat.
+	Mobile string
 }
 
 // Channel delivers a notification to one recipient. Send returns nil only

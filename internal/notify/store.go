@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -38,15 +39,19 @@ type Contact struct {
 	Address    string `json:"address" db:"address"`
 	// HasSecret says whether a webhook has its own signing key; the key
 	// itself is never shown.
-	HasSecret bool      `json:"has_secret" db:"has_secret"`
-	Secret    string    `json:"-" db:"secret"`
+	HasSecret bool   `json:"has_secret" db:"has_secret"`
+	Secret    string `json:"-" db:"secret"`
+	// Mobile is @-mentioned in a DingTalk group; Delivery is immediate or
+	// digest.
+	Mobile    string    `json:"mobile" db:"mobile"`
+	Delivery  string    `json:"delivery" db:"delivery"`
 	CreatedAt time.Time `json:"created_at" db:"created_at"`
 	CreatedBy string    `json:"created_by" db:"created_by"`
 }
 
 // Recipient returns where c receives notifications.
 func (c Contact) Recipient() Recipient {
-	return Recipient{ContactID: c.ID, Name: c.Name, Channel: c.Channel, Address: c.Address, Secret: c.Secret}
+	return Recipient{ContactID: c.ID, Name: c.Name, Channel: c.Channel, Address: c.Address, Secret: c.Secret, Mobile: c.Mobile}
 }
 
 // NewContact is a contact to add.
@@ -56,16 +61,25 @@ type NewContact struct {
 	Role       string `json:"role"`
 	Name       string `json:"name"`
 	Channel    string `json:"channel"`
-	// Address is an http(s) URL for a webhook, a mailbox for email, and an
-	// optional label for the log.
+	// Address is an http(s) URL for a webhook, a mailbox for email, an
+	// optional label for the log, a DingTalk robot's access_token and a
+	// WeChat Work robot's key (or the robot's whole webhook URL, from which
+	// the token or key is taken).
 	Address string `json:"address"`
-	// Secret is a webhook's HMAC key (at least 16 characters); empty means
-	// the worker's WEBHOOK_SECRET. Other channels take none.
+	// Secret is a webhook's HMAC key (at least 16 characters; empty means
+	// the worker's WEBHOOK_SECRET) or a DingTalk robot's signing secret
+	// (加签, required). Other channels take none.
 	Secret string `json:"secret"`
+	// Mobile is the officer's mobile number (11 digits), @-mentioned in a
+	// DingTalk group; optional.
+	Mobile string `json:"mobile"`
+	// Delivery is immediate (the default) or digest: reminders of objects
+	// gathered into one message a working day.
+	Delivery string `json:"delivery"`
 }
 
 const contactColumns = `c.id, c.region_code, r.name AS region_name, c.role, c.name, c.channel, c.address,
-	c.secret <> '' AS has_secret, c.secret, c.created_at, c.created_by`
+	c.secret <> '' AS has_secret, c.secret, c.mobile, c.delivery, c.created_at, c.created_by`
 
 const contactFrom = ` FROM contacts c JOIN regions r ON r.code = c.region_code`
 
@@ -73,6 +87,10 @@ const contactFrom = ` FROM contacts c JOIN regions r ON r.code = c.region_code`
 // once (fault.Invalid, by field); the same active contact twice is a
 // fault.Conflict.
 func (s *Store) AddContact(ctx context.Context, in NewContact, actor string) (Contact, error) {
+	in.Address = robotAddress(in.Channel, in.Address)
+	if in.Delivery == "" {
+		in.Delivery = DeliveryImmediate
+	}
 	problems := in.check()
 	code := ""
 	if in.RegionCode != "" {
@@ -89,9 +107,9 @@ func (s *Store) AddContact(ctx context.Context, in NewContact, actor string) (Co
 	}
 	var id int64
 	err := s.db.GetContext(ctx, &id, `
-		INSERT INTO contacts (region_code, role, name, channel, address, secret, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		code, in.Role, strings.TrimSpace(in.Name), in.Channel, in.Address, in.Secret, actor)
+		INSERT INTO contacts (region_code, role, name, channel, address, secret, mobile, delivery, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		code, in.Role, strings.TrimSpace(in.Name), in.Channel, in.Address, in.Secret, in.Mobile, in.Delivery, actor)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
 		var existing int64
@@ -136,13 +154,54 @@ func (in NewContact) check() []fault.Problem {
 		if utf8.RuneCountInString(in.Address) > 200 || containsLineBreak(in.Address) {
 			add("address", "must be one line of at most 200 characters")
 		}
+	case ChannelDingTalk:
+		if !validRobotToken.MatchString(in.Address) {
+			add("address", "must be the robot's access_token (the part of its webhook URL after access_token=) or that whole URL")
+		}
+		if len(in.Secret) < 16 || len(in.Secret) > 256 || containsLineBreak(in.Secret) {
+			add("secret", "is required: the robot's signing secret (加签, SEC…) from its security settings")
+		}
+	case ChannelWeCom:
+		if !validRobotToken.MatchString(in.Address) {
+			add("address", "must be the robot's key (the part of its webhook URL after key=) or that whole URL")
+		}
 	default:
 		add("channel", "must be one of %s, got %q", strings.Join(Channels, ", "), in.Channel)
 	}
-	if in.Secret != "" && in.Channel != ChannelWebhook {
-		add("secret", "only a webhook takes a secret")
+	if in.Secret != "" && in.Channel != ChannelWebhook && in.Channel != ChannelDingTalk {
+		add("secret", "only a webhook or a DingTalk robot takes a secret")
+	}
+	if in.Mobile != "" && !validMobile.MatchString(in.Mobile) {
+		add("mobile", "must be an 11-digit mobile number such as 13800000000, got %q", in.Mobile)
+	}
+	if !slices.Contains(DeliveryModes, in.Delivery) {
+		add("delivery", "must be one of %s, got %q", strings.Join(DeliveryModes, ", "), in.Delivery)
 	}
 	return problems
+}
+
+var (
+	validRobotToken = regexp.MustCompile(`^[A-Za-z0-9_-]{8,200}$`)
+	validMobile     = regexp.MustCompile(`^1[0-9]{10}$`)
+)
+
+// robotAddress takes a chat robot's token (DingTalk access_token, WeChat
+// Work key) out of its webhook URL when the whole URL was given: the
+// robot's host is a setting (DINGTALK_BASE_URL, WECOM_BASE_URL), the same
+// for every robot of a deployment.
+func robotAddress(channel, address string) string {
+	param := map[string]string{ChannelDingTalk: "access_token", ChannelWeCom: "key"}[channel]
+	if param == "" || !strings.Contains(address, "://") {
+		return address
+	}
+	u, err := url.Parse(address)
+	if err != nil {
+		return address
+	}
+	if v := u.Query().Get(param); v != "" {
+		return v
+	}
+	return address
 }
 
 func checkWebhookURL(s string) string {
@@ -424,4 +483,32 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n]) + "…"
+}
+
+// StatusDigested records that a reminder was not sent to a digest contact
+// on its own: the contact reads it in the day's digest.
+const StatusDigested = "digested"
+
+// HoldForDigest records, once, that notificationID is left to c's digest.
+// A delivery already made or held keeps its record.
+func (s *Store) HoldForDigest(ctx context.Context, notificationID string, c Contact) error {
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO notification_deliveries (notification_id, contact_id, channel, address, status, attempts, first_attempt_at, last_attempt_at)
+		VALUES ($1, $2, $3, $4, 'digested', 0, now(), now())
+		ON CONFLICT (notification_id, contact_id) DO NOTHING`, notificationID, c.ID, c.Channel, c.Address)
+	if err != nil {
+		return fmt.Errorf("notify: hold %s for the digest of contact %d: %w", notificationID, c.ID, err)
+	}
+	return nil
+}
+
+// DigestContacts lists the active contacts that take digests, by ID.
+func (s *Store) DigestContacts(ctx context.Context) ([]Contact, error) {
+	list := []Contact{}
+	err := s.db.SelectContext(ctx, &list, `SELECT `+contactColumns+contactFrom+`
+		WHERE c.deleted_at IS NULL AND c.delivery = 'digest' ORDER BY c.id`)
+	if err != nil {
+		return nil, fmt.Errorf("notify: digest contacts: %w", err)
+	}
+	return list, nil
 }

@@ -213,3 +213,55 @@ func TestDeliveryRecords(t *testing.T) {
 		t.Errorf("no-contact records %+v", ds)
 	}
 }
+
+func TestAddChatContacts(t *testing.T) {
+	clean(t)
+	ctx := context.Background()
+	st := notify.NewStore(testenv.DB(t))
+	// The whole webhook URL, as copied from the robot's settings.
+	c, err := st.AddContact(ctx, notify.NewContact{RegionCode: "南湖区", Role: "county_officer", Name: "南湖分局经办群", Channel: "dingtalk",
+		Address: "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef0123", Secret: "SEC0123456789abcdef0123",
+		Mobile: "13800000001", Delivery: "digest"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Address != "0123456789abcdef0123" || c.Mobile != "13800000001" || c.Delivery != "digest" || !c.HasSecret {
+		t.Errorf("contact %+v", c)
+	}
+	w, err := st.AddContact(ctx, notify.NewContact{RegionCode: "330402", Role: "county_head", Channel: "wecom",
+		Address: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7b2c-4bc4-97a0-0ec2a1fa5aaa"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Address != "693a91f6-7b2c-4bc4-97a0-0ec2a1fa5aaa" || w.Delivery != "immediate" {
+		t.Errorf("contact %+v", w)
+	}
+	digest, err := st.DigestContacts(ctx)
+	if err != nil || len(digest) != 1 || digest[0].ID != c.ID {
+		t.Errorf("digest contacts %+v, %v", digest, err)
+	}
+	cases := []struct {
+		in     notify.NewContact
+		fields []string
+	}{
+		{notify.NewContact{RegionCode: "330402", Role: "county_officer", Channel: "dingtalk", Address: "0123456789abcdef0123"}, []string{"secret"}},
+		{notify.NewContact{RegionCode: "330402", Role: "county_officer", Channel: "dingtalk", Address: "a b", Secret: "SEC0123456789abcdef0123"}, []string{"address"}},
+		{notify.NewContact{RegionCode: "330402", Role: "county_officer", Channel: "wecom", Address: "693a91f6-7b2c", Secret: "SEC0123456789abcdef0123"}, []string{"secret"}},
+		{notify.NewContact{RegionCode: "330402", Role: "county_officer", Channel: "log", Mobile: "138", Delivery: "weekly"}, []string{"mobile", "delivery"}},
+	}
+	for _, tc := range cases {
+		_, err := st.AddContact(ctx, tc.in, "test")
+		e, ok := fault.As(err)
+		if !ok || e.Kind != fault.Invalid {
+			t.Errorf("%+v: %v, want invalid", tc.in, err)
+			continue
+		}
+		var got []string
+		for _, p := range e.Problems {
+			got = append(got, p.Field)
+		}
+		if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+			t.Errorf("%+v: fields %v, want %v", tc.in, got, tc.fields)
+		}
+	}
+}

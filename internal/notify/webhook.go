@@ -107,11 +107,13 @@ func (w *Webhook) Send(ctx context.Context, to Recipient, n Notification) error 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = fmt.Errorf("webhook POST %s: %s: %s", redactURL(to.Address), resp.Status, strings.TrimSpace(string(excerpt)))
-	switch c := resp.StatusCode; {
-	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests:
-		return err
-	case c >= 400 && c < 500:
+	return statusError(resp.StatusCode, fmt.Errorf("webhook POST %s: %s: %s", redactURL(to.Address), resp.Status, strings.TrimSpace(string(excerpt))))
+}
+
+// statusError classes err, an HTTP answer of status code other than 2xx:
+// 408, 429 and 5xx may pass later, any other 4xx is permanent.
+func statusError(code int, err error) error {
+	if code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests {
 		return Permanent(err)
 	}
 	return err

@@ -26,6 +26,10 @@ type Figures struct {
 	Scope string `json:"scope"` // county or department
 	Code  string `json:"code"`
 	Name  string `json:"name"`
+	// PlannedBatches counts the batches the unit's published plans of the
+	// year name; StartedBatches those the plans started.
+	PlannedBatches int `json:"planned_batches"`
+	StartedBatches int `json:"started_batches"`
 	// Drawn counts the objects drawn; Targeted the targeted checks (案件).
 	Drawn    int `json:"drawn" db:"drawn"`
 	Targeted int `json:"targeted" db:"targeted"`
@@ -50,9 +54,14 @@ type Figures struct {
 	PublicationsDue    int      `json:"publications_due" db:"publications_due"`
 	PublishedInTime    int      `json:"published_in_time" db:"published_in_time"`
 	PublishedInTimePct *float64 `json:"published_in_time_pct"`
-	LedgerResultEntry  []int64  `json:"ledger_result_entry"`
-	LedgerPublication  []int64  `json:"ledger_publication"`
-	LedgerOther        []int64  `json:"ledger_other"`
+	// Published counts results made public (结果公示).
+	Published int `json:"published" db:"published"`
+	// FollowUpActions counts the follow-up actions entered, by action code
+	// (inspection.FollowUpActions).
+	FollowUpActions   map[string]int `json:"follow_up_actions"`
+	LedgerResultEntry []int64        `json:"ledger_result_entry"`
+	LedgerPublication []int64        `json:"ledger_publication"`
+	LedgerOther       []int64        `json:"ledger_other"`
 }
 
 // LedgerRow is one accountability entry behind a figure.
@@ -129,7 +138,8 @@ func (s *Service) Year(ctx context.Context, year int) (Report, error) {
 				AND 'judicial_transfer' = ANY (f.actions))) AS criminal_transfers,
 			count(*) FILTER (WHERE yt.publication_due IS NOT NULL) AS publications_due,
 			count(*) FILTER (WHERE yt.publication_due IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accountability a
-				WHERE a.batch_id = yt.batch_id AND a.object_key = yt.object_key AND a.duty = 'publication')) AS published_in_time
+				WHERE a.batch_id = yt.batch_id AND a.object_key = yt.object_key AND a.duty = 'publication')) AS published_in_time,
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM publications p WHERE p.batch_id = yt.batch_id AND p.object_key = yt.object_key)) AS published
 		FROM yt GROUP BY 1, 2
 	), ledger AS (
 		SELECT a.county_code, yb.department_code, count(*) AS overdue,
@@ -145,7 +155,7 @@ func (s *Service) Year(ctx context.Context, year int) (Report, error) {
 		coalesce(w.results_due, 0) AS results_due, coalesce(w.results_on_time, 0) AS results_on_time,
 		coalesce(w.problems_found, 0) AS problems_found, coalesce(w.follow_ups_closed, 0) AS follow_ups_closed,
 		coalesce(w.criminal_transfers, 0) AS criminal_transfers, coalesce(w.publications_due, 0) AS publications_due,
-		coalesce(w.published_in_time, 0) AS published_in_time, coalesce(l.overdue, 0) AS overdue,
+		coalesce(w.published_in_time, 0) AS published_in_time, coalesce(w.published, 0) AS published, coalesce(l.overdue, 0) AS overdue,
 		coalesce(l.overdue_working_days, 0) AS overdue_working_days, coalesce(l.overdue_open, 0) AS overdue_open
 	FROM units u
 	LEFT JOIN drawn d ON d.county_code = u.county_code AND d.department_code = u.department_code
@@ -163,18 +173,10 @@ func (s *Service) Year(ctx context.Context, year int) (Report, error) {
 	if rep.Ledger == nil {
 		rep.Ledger = []LedgerRow{}
 	}
-	names := map[string]string{}
-	nrows, err := s.db.QueryxContext(ctx, `SELECT 'county:' || code, name FROM regions UNION ALL SELECT 'department:' || code, name FROM departments`)
+	names, err := s.names(ctx)
 	if err != nil {
 		return rep, err
 	}
-	for nrows.Next() {
-		var k, v string
-		if err := nrows.Scan(&k, &v); err == nil {
-			names[k] = v
-		}
-	}
-	nrows.Close()
 
 	counties, departments := map[string]*Figures{}, map[string]*Figures{}
 	rep.Total = Figures{Scope: "total", Name: "全市"}
@@ -193,6 +195,51 @@ func (s *Service) Year(ctx context.Context, year int) (Report, error) {
 	for _, r := range rows {
 		for _, f := range []*Figures{unit(counties, "county", r.County), unit(departments, "department", r.Department), &rep.Total} {
 			f.add(r.Figures)
+		}
+	}
+	// Follow-up actions, one count per action entered.
+	var actions []struct {
+		County     string `db:"county_code"`
+		Department string `db:"department_code"`
+		Action     string `db:"action"`
+		N          int    `db:"n"`
+	}
+	if err := s.db.SelectContext(ctx, &actions, scoped+`
+	SELECT yt.county_code, yt.department_code, a AS action, count(*) AS n
+	FROM yt JOIN follow_ups f ON f.batch_id = yt.batch_id AND f.object_key = yt.object_key, unnest(f.actions) AS a
+	WHERE f.entered_at IS NOT NULL GROUP BY 1, 2, 3`, year); err != nil {
+		return rep, fmt.Errorf("follow-up actions of %d: %w", year, err)
+	}
+	for _, a := range actions {
+		for _, f := range []*Figures{unit(counties, "county", a.County), unit(departments, "department", a.Department), &rep.Total} {
+			if f.FollowUpActions == nil {
+				f.FollowUpActions = map[string]int{}
+			}
+			f.FollowUpActions[a.Action] += a.N
+		}
+	}
+	// Planned and started batches belong to the plan's owner: a department
+	// or a county.
+	var planned []struct {
+		County     string `db:"county_code"`
+		Department string `db:"department_code"`
+		Planned    int    `db:"planned"`
+		Started    int    `db:"started"`
+	}
+	if err := s.db.SelectContext(ctx, &planned, `
+	SELECT coalesce(p.county_code, '') AS county_code, coalesce(p.department_code, '') AS department_code,
+		jsonb_array_length(p.batches) AS planned, (SELECT count(*) FROM plan_batches pb WHERE pb.plan_id = p.id) AS started
+	FROM plans p WHERE p.year = $1 AND p.state = 'published'`, year); err != nil {
+		return rep, fmt.Errorf("plans of %d: %w", year, err)
+	}
+	for _, p := range planned {
+		owner := unit(departments, "department", p.Department)
+		if p.County != "" {
+			owner = unit(counties, "county", p.County)
+		}
+		for _, f := range []*Figures{owner, &rep.Total} {
+			f.PlannedBatches += p.Planned
+			f.StartedBatches += p.Started
 		}
 	}
 	for i := range rep.Ledger {
@@ -245,6 +292,7 @@ func (f *Figures) add(g Figures) {
 	f.CriminalTransfers += g.CriminalTransfers
 	f.PublicationsDue += g.PublicationsDue
 	f.PublishedInTime += g.PublishedInTime
+	f.Published += g.Published
 }
 
 func pct(part, whole int) *float64 {
@@ -262,6 +310,9 @@ func (f *Figures) finish() {
 		if *l == nil {
 			*l = []int64{}
 		}
+	}
+	if f.FollowUpActions == nil {
+		f.FollowUpActions = map[string]int{}
 	}
 }
 
@@ -327,4 +378,22 @@ func (r Report) WriteLedgerCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// names maps "county:CODE" and "department:CODE" to the unit's name.
+func (s *Service) names(ctx context.Context) (map[string]string, error) {
+	names := map[string]string{}
+	rows, err := s.db.QueryxContext(ctx, `SELECT 'county:' || code, name FROM regions UNION ALL SELECT 'department:' || code, name FROM departments`)
+	if err != nil {
+		return nil, fmt.Errorf("names of regions and departments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		names[k] = v
+	}
+	return names, rows.Err()
 }

@@ -1,19 +1,28 @@
 // Package notifytest runs real receivers for tests of notifications: an SMTP
-// server (github.com/emersion/go-smtp) and an HTTP webhook receiver that
-// checks signatures, both on loopback ports and stopped when the test ends.
+// server (github.com/emersion/go-smtp), an HTTP webhook receiver that
+// checks signatures, and DingTalk and WeChat Work robot endpoints that check
+// requests as those vendors document them; all on loopback ports and
+// stopped when the test ends.
 package notifytest
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -203,4 +212,217 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, http.StatusText(status))
+}
+
+// ChatMessage is one message a robot receiver accepted or refused.
+type ChatMessage struct {
+	// Token is the robot's access_token (DingTalk) or key (WeChat Work).
+	Token string
+	// Title and Text are the markdown message's (WeChat Work: Text only).
+	Title, Text string
+	AtMobiles   []string
+	// SignatureOK says whether timestamp and sign were as DingTalk
+	// documents them, checked here independently of the sender.
+	SignatureOK bool
+	// ErrCode is what the receiver answered (0: accepted).
+	ErrCode int
+}
+
+// ChatReceiver is a real HTTP server that behaves as a DingTalk custom
+// robot or a WeChat Work group robot does: it answers HTTP 200 with
+// {"errcode", "errmsg"}, refuses a wrong token, a bad signature (DingTalk:
+// 310000), a body not in the documented markdown format, and more than 20
+// messages a minute per robot (DingTalk 410100, WeChat Work 45009).
+type ChatReceiver struct {
+	// URL is the robot endpoint to configure as the base URL.
+	URL string
+	// Now is the receiver's clock, for the signature's one-hour window and
+	// the rate limit: the sender's clock in tests of the channel, the real
+	// one (nil at start) for a running system.
+	Now func() time.Time
+
+	vendor string
+	mu     sync.Mutex
+	robots map[string]string // token -> DingTalk secret ("" for WeChat Work)
+	codes  []int
+	sent   map[string][]time.Time
+	msgs   []ChatMessage
+}
+
+// StartDingTalk starts a DingTalk robot endpoint at /robot/send.
+func StartDingTalk(t testing.TB, now func() time.Time) *ChatReceiver {
+	return startChat(t, "dingtalk", "/robot/send", now)
+}
+
+// StartWeCom starts a WeChat Work robot endpoint at /cgi-bin/webhook/send.
+func StartWeCom(t testing.TB, now func() time.Time) *ChatReceiver {
+	return startChat(t, "wecom", "/cgi-bin/webhook/send", now)
+}
+
+func startChat(t testing.TB, vendor, path string, now func() time.Time) *ChatReceiver {
+	t.Helper()
+	if now == nil {
+		now = time.Now
+	}
+	r := &ChatReceiver{vendor: vendor, Now: now, robots: map[string]string{}, sent: map[string][]time.Time{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc(path, r.serve)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	r.URL = srv.URL + path
+	return r
+}
+
+// AddRobot registers a robot: its token and, for DingTalk, its signing
+// secret.
+func (r *ChatReceiver) AddRobot(token, secret string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.robots[token] = secret
+}
+
+// Answer makes the receiver refuse the next messages with these error
+// codes, in order, before checking anything else.
+func (r *ChatReceiver) Answer(codes ...int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.codes = append(r.codes, codes...)
+}
+
+// Messages returns the messages received so far, accepted or not.
+func (r *ChatReceiver) Messages() []ChatMessage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]ChatMessage(nil), r.msgs...)
+}
+
+// Accepted returns the messages answered with errcode 0.
+func (r *ChatReceiver) Accepted() []ChatMessage {
+	var ok []ChatMessage
+	for _, m := range r.Messages() {
+		if m.ErrCode == 0 {
+			ok = append(ok, m)
+		}
+	}
+	return ok
+}
+
+func (r *ChatReceiver) serve(w http.ResponseWriter, req *http.Request) {
+	answer := func(code int, msg string) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"errcode":%d,"errmsg":%q}`, code, msg)
+	}
+	if req.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := req.URL.Query()
+	m := ChatMessage{Token: q.Get("access_token")}
+	if r.vendor == "wecom" {
+		m.Token = q.Get("key")
+	}
+	code, msg := r.check(req, q, body, &m)
+	r.mu.Lock()
+	if code == 0 && len(r.codes) > 0 {
+		code, msg, r.codes = r.codes[0], "injected by the test", r.codes[1:]
+	}
+	if code == 0 {
+		// 20 a minute per robot, counted on the receiver's clock.
+		now := r.Now()
+		var recent []time.Time
+		for _, at := range r.sent[m.Token] {
+			if now.Sub(at) < time.Minute {
+				recent = append(recent, at)
+			}
+		}
+		if len(recent) >= 20 {
+			code, msg = map[string]int{"dingtalk": 410100, "wecom": 45009}[r.vendor], "send too fast, exceed 20 times per minute"
+		} else {
+			r.sent[m.Token] = append(recent, now)
+		}
+	}
+	m.ErrCode = code
+	r.msgs = append(r.msgs, m)
+	r.mu.Unlock()
+	answer(code, msg)
+}
+
+// check validates a request as the vendor documents it and fills m.
+func (r *ChatReceiver) check(req *http.Request, q url.Values, body []byte, m *ChatMessage) (int, string) {
+	if !strings.HasPrefix(req.Header.Get("Content-Type"), "application/json") || !utf8.Valid(body) {
+		return 40035, "content type must be application/json, body UTF-8"
+	}
+	r.mu.Lock()
+	secret, known := r.robots[m.Token]
+	r.mu.Unlock()
+	if r.vendor == "wecom" {
+		if !known {
+			return 93000, "invalid webhook url"
+		}
+		var b struct {
+			MsgType  string `json:"msgtype"`
+			Markdown *struct {
+				Content string `json:"content"`
+			} `json:"markdown"`
+		}
+		if err := json.Unmarshal(body, &b); err != nil || b.MsgType != "markdown" || b.Markdown == nil {
+			return 40008, "invalid message type"
+		}
+		if b.Markdown.Content == "" {
+			return 44004, "empty content"
+		}
+		if len(b.Markdown.Content) > 4096 {
+			return 40058, "markdown.content exceed max length 4096"
+		}
+		m.Text = b.Markdown.Content
+		return 0, "ok"
+	}
+	if !known {
+		return 300001, "token is not exist"
+	}
+	// 加签: sign = urlEncode(base64(HmacSHA256(secret, timestamp+"\n"+secret))),
+	// timestamp in milliseconds within an hour of the robot's clock.
+	ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
+	if err == nil {
+		skew := r.Now().Sub(time.UnixMilli(ts))
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(q.Get("timestamp") + "\n" + secret))
+		want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		m.SignatureOK = skew < time.Hour && skew > -time.Hour && hmac.Equal([]byte(q.Get("sign")), []byte(want))
+	}
+	if !m.SignatureOK {
+		return 310000, "sign not match"
+	}
+	var b struct {
+		MsgType  string `json:"msgtype"`
+		Markdown *struct {
+			Title string `json:"title"`
+			Text  string `json:"text"`
+		} `json:"markdown"`
+		At *struct {
+			AtMobiles []string `json:"atMobiles"`
+			IsAtAll   bool     `json:"isAtAll"`
+		} `json:"at"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil || b.MsgType != "markdown" || b.Markdown == nil {
+		return 400105, "不支持的消息类型"
+	}
+	if b.Markdown.Title == "" || b.Markdown.Text == "" {
+		return 400105, "markdown title and text are required"
+	}
+	m.Title, m.Text = b.Markdown.Title, b.Markdown.Text
+	if b.At != nil {
+		m.AtMobiles = b.At.AtMobiles
+		for _, mobile := range b.At.AtMobiles {
+			if !strings.Contains(b.Markdown.Text, "@"+mobile) {
+				return 400105, "an @-mentioned mobile must appear in the text as @" + mobile
+			}
+		}
+	}
+	return 0, "ok"
 }

@@ -1,0 +1,128 @@
+package stats
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+)
+
+// Progress is a batch's progress by county, read from the task rows (the
+// system of record).
+type Progress struct {
+	BatchID  string           `json:"batch_id"`
+	State    string           `json:"state"`
+	Counties []CountyProgress `json:"counties"`
+	Total    CountyProgress   `json:"total"`
+}
+
+// CountyProgress counts a county's objects by stage, and those with a
+// passed deadline by duty; the county workflows report the same
+// (workflows.CountyProgress), with their phase.
+type CountyProgress struct {
+	County  string                   `json:"county"`
+	Phase   string                   `json:"phase"`
+	Objects int                      `json:"objects"`
+	Stages  map[inspection.Stage]int `json:"stages"`
+	// Overdue counts objects with a passed deadline, by duty.
+	Overdue map[string]int `json:"overdue"`
+	Done    bool           `json:"done"`
+}
+
+// Progress counts batchID's drawn objects by county and stage, only those
+// of onlyCounty when it is set. An unknown batch is fault.NotFound.
+func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Progress, error) {
+	p := Progress{BatchID: batchID, Counties: []CountyProgress{}}
+	if err := s.db.GetContext(ctx, &p.State, `SELECT state FROM batches WHERE id = $1`, batchID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return p, fault.New(fault.NotFound, "batch %s does not exist", batchID)
+		}
+		return p, fmt.Errorf("progress of %s: %w", batchID, err)
+	}
+	// Drawn objects without a task yet are waiting for their county's match.
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
+		FROM batch_objects b LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
+		WHERE b.batch_id = $1 AND ($2 = '' OR b.county_code = $2)
+		GROUP BY 1, 2
+		UNION ALL
+		SELECT county_code, 'overdue:' || duty, count(*)
+		FROM tasks, unnest(overdue) AS duty
+		WHERE batch_id = $1 AND ($2 = '' OR county_code = $2)
+		GROUP BY 1, 2`, batchID, onlyCounty)
+	if err != nil {
+		return p, fmt.Errorf("progress of %s: %w", batchID, err)
+	}
+	defer rows.Close()
+	byCounty := map[string]*CountyProgress{}
+	p.Total = CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+	for rows.Next() {
+		var county, what string
+		var n int
+		if err := rows.Scan(&county, &what, &n); err != nil {
+			return p, err
+		}
+		cp := byCounty[county]
+		if cp == nil {
+			cp = &CountyProgress{County: county, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+			byCounty[county] = cp
+		}
+		if duty, ok := strings.CutPrefix(what, "overdue:"); ok {
+			cp.Overdue[duty] += n
+			p.Total.Overdue[duty] += n
+			continue
+		}
+		cp.Stages[inspection.Stage(what)] += n
+		cp.Objects += n
+		p.Total.Stages[inspection.Stage(what)] += n
+		p.Total.Objects += n
+	}
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	for _, code := range slices.Sorted(maps.Keys(byCounty)) {
+		cp := byCounty[code]
+		cp.Done = cp.Objects > 0 && cp.Stages[inspection.Closed] == cp.Objects
+		p.Counties = append(p.Counties, *cp)
+	}
+	return p, nil
+}
+
+// Lapse is an accountability ledger entry (失职照单问责).
+type Lapse struct {
+	BatchID         string  `json:"batch_id" db:"batch_id"`
+	ObjectKey       string  `json:"object_key" db:"object_key"`
+	County          string  `json:"county" db:"county_code"`
+	Duty            string  `json:"duty" db:"duty"`
+	Due             string  `json:"due" db:"due"`
+	DetectedAt      string  `json:"detected_at" db:"detected_at"`
+	ResolvedOn      *string `json:"resolved_on" db:"resolved_on"`
+	WorkingDaysLate *int    `json:"working_days_late" db:"working_days_late"`
+	ID              int64   `json:"id" db:"id"`
+}
+
+// LedgerFilter narrows the ledger; empty fields match everything.
+type LedgerFilter struct {
+	BatchID, County, Duty string
+}
+
+// Lapses lists ledger entries with IDs above afterID, by ID, at most limit.
+func (s *Service) Lapses(ctx context.Context, f LedgerFilter, afterID int64, limit int) ([]Lapse, error) {
+	list := []Lapse{}
+	err := s.db.SelectContext(ctx, &list, `
+		SELECT id, batch_id, object_key, county_code, duty, due::text AS due, detected_at::text AS detected_at,
+		       resolved_on::text AS resolved_on, working_days_late
+		FROM accountability
+		WHERE id > $1 AND ($2 = '' OR batch_id = $2) AND ($3 = '' OR county_code = $3) AND ($4 = '' OR duty = $4)
+		ORDER BY id LIMIT $5`, afterID, f.BatchID, f.County, f.Duty, limit)
+	if err != nil {
+		return nil, fmt.Errorf("accountability ledger: %w", err)
+	}
+	return list, nil
+}
