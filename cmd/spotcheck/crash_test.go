@@ -50,7 +50,7 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two batches on a real Temporal server")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	sys := startSystem(t, ctx, "crash", roles{api: true})
 	if _, err := demo.Seed(ctx, sys.db, demo.Options{Objects: 300, Inspectors: 60}); err != nil {
@@ -85,7 +85,7 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		sys.match(id, "330424", officer)
 		crash("match")
 		var tasks []map[string]any
-		sys.eventually("the tasks", time.Minute, func() bool {
+		sys.eventually("the tasks", 2*time.Minute, func() bool {
 			tasks = sys.tasks(id, coordinator, "&stage=assigned")
 			return len(tasks) > 1 && len(tasks) == int(sys.call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["drawn_count"].(float64))
 		})
