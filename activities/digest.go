@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -56,10 +57,13 @@ type Digests struct {
 type DigestDay struct {
 	Day        workday.Date `json:"day"`
 	WorkingDay bool         `json:"working_day"`
-	// Horizon is the Ahead-th working day after Day (on working days).
+	// Horizon is the Ahead-th working day after Day (on working days), or
+	// the last day the calendar can count when that runs into a year
+	// without a schedule.
 	Horizon *workday.Date `json:"horizon,omitempty"`
-	// Unscheduled names a year the calendar lacks: no digest can be
-	// computed until the administrator adds it.
+	// Unscheduled names a year the calendar lacks: when Day is in it, no
+	// digest can be planned until the administrator adds it; when only the
+	// horizon reaches it, the digests look as far as the calendar goes.
 	Unscheduled int     `json:"unscheduled_year,omitempty"`
 	Contacts    []int64 `json:"contacts,omitempty"`
 }
@@ -76,6 +80,11 @@ func (a *Digests) PlanDigests(ctx context.Context, day workday.Date) (DigestDay,
 	if p.WorkingDay, err = cal.IsWorkingDay(day); err == nil && p.WorkingDay {
 		var h workday.Date
 		h, err = cal.AddWorkingDays(day, digest.Ahead)
+		if errors.As(err, &unscheduled) {
+			// Late December before next year's schedule is out: the county
+			// still hears of what is due this year and what is overdue.
+			h, err, p.Unscheduled = workday.Date{Year: unscheduled.Year - 1, Month: time.December, Day: 31}, nil, unscheduled.Year
+		}
 		p.Horizon = &h
 	}
 	if errors.As(err, &unscheduled) {

@@ -225,3 +225,31 @@ func TestDigestOneMessagePerContactPerWorkingDay(t *testing.T) {
 		t.Errorf("%d reminders held for digests, want 190", held)
 	}
 }
+
+// In the last days of a year before the next year's schedule is out, the
+// digests still go out and look as far as the calendar can count; on a
+// day of a year without a schedule none can be planned.
+func TestDigestAtYearEndWithoutNextYear(t *testing.T) {
+	r := newDigestRig(t)
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(r.digests)
+	plan := func(day string) DigestDay {
+		d, _ := workday.ParseDate(day)
+		v, err := env.ExecuteActivity(r.digests.PlanDigests, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p DigestDay
+		if err := v.Get(&p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if p := plan("2026-12-28"); !p.WorkingDay || p.Horizon == nil || p.Horizon.String() != "2026-12-31" || p.Unscheduled != 2027 || len(p.Contacts) == 0 {
+		t.Errorf("2026-12-28: %+v", p)
+	}
+	if p := plan("2027-01-04"); p.WorkingDay || p.Horizon != nil || p.Unscheduled != 2027 || len(p.Contacts) != 0 {
+		t.Errorf("2027-01-04: %+v", p)
+	}
+}
