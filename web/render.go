@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
+	"github.com/spotcheck-gov/spotcheck/internal/library"
 )
 
 // A Crumb is one step of a page's breadcrumbs.
@@ -120,6 +121,15 @@ func mustParse() *pages {
 			}
 			return "/static/" + name + "?v=" + a.tag, nil
 		},
+		// methods and kind write the vocabularies' Chinese terms.
+		"methods": func(codes []string) string {
+			zh := make([]string, len(codes))
+			for i, c := range codes {
+				zh[i] = library.Methods.Chinese(c)
+			}
+			return strings.Join(zh, "、")
+		},
+		"kind":       library.ObjectKinds.Chinese,
 		"pathEscape": url.PathEscape,
 		"join":       strings.Join,
 		"deref": func(s *string) string {

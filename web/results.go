@@ -13,6 +13,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 )
 
 // resultParams are the filters of the results page and its downloads.
@@ -32,6 +33,9 @@ func resultQuery(c *gin.Context, extra ...string) (disclosure.ResultQuery, map[s
 	}
 	rq := disclosure.ResultQuery{Text: q["q"], Year: year, Department: q["department"], County: q["county"], Item: q["item"],
 		Result: q["result"], Batch: q["batch"], Limit: resultsPerPage}
+	if r := q["result"]; r != "" && inspection.ResultChinese(r) == "" {
+		return disclosure.ResultQuery{}, nil, nil, fault.Field("result", "检查结果“%s”不存在，请从列表中选择", r)
+	}
 	if a := q["after"]; a != "" {
 		var ok bool
 		if rq.AfterBatch, rq.AfterKey, ok = strings.Cut(a, "/"); !ok {

@@ -118,6 +118,13 @@ func (p *Portal) fail(c *gin.Context, err error) {
 	var fe *fault.Error
 	if errors.As(err, &fe) {
 		status, msg = statusOf[fe.Kind], fe.Msg
+		if len(fe.Problems) > 0 {
+			var parts []string
+			for _, pr := range fe.Problems {
+				parts = append(parts, pr.Message)
+			}
+			msg = strings.Join(parts, "；")
+		}
 		if status == 0 {
 			status = http.StatusBadRequest
 		}
