@@ -125,7 +125,7 @@ func (b *browser) axe(t *testing.T) []axeViolation {
 	b.do(t, chromedp.Evaluate[chromedp.Void](string(src)))
 	all := get(t, b, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"], runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
 			.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.html)})))`,
-			chromedp.EvalAwaitPromise))
+		chromedp.EvalAwaitPromise))
 	var bad []axeViolation
 	for _, v := range all {
 		if v.Impact == "serious" || v.Impact == "critical" {
