@@ -75,7 +75,7 @@ func (p *Portal) results(c *gin.Context) {
 		return
 	}
 	rp := resultsPage{Params: params, Results: results, First: rq.AfterBatch == ""}
-	if rp.Filters, err = p.store.ResultFilters(ctx); err != nil {
+	if rp.Filters, err = p.store.ResultFilters(ctx, p.thisYear()); err != nil {
 		p.fail(c, err)
 		return
 	}

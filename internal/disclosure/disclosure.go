@@ -276,8 +276,9 @@ type Option struct {
 	Name string `json:"name"`
 }
 
-// Filters are the values the results can be filtered by: only what some
-// published result has.
+// Filters are the values the results can be filtered by, from the small
+// public lists (the counties, the published items and their departments),
+// so that the results page costs no scan of the results.
 type Filters struct {
 	Years       []int    `json:"years"`
 	Departments []Option `json:"departments"`
@@ -286,29 +287,30 @@ type Filters struct {
 	Results     []Option `json:"results"`
 }
 
-// ResultFilters returns the values of the results' filters.
-func (s *Store) ResultFilters(ctx context.Context) (Filters, error) {
-	f := Filters{Years: []int{}}
-	if err := s.db.SelectContext(ctx, &f.Years, `SELECT DISTINCT extract(year FROM published_at AT TIME ZONE 'Asia/Shanghai')::int AS y
-		FROM publications ORDER BY y DESC`); err != nil {
-		return f, fmt.Errorf("read result years: %w", err)
+// ResultFilters returns the values of the results' filters: the years
+// from thisYear back five years.
+func (s *Store) ResultFilters(ctx context.Context, thisYear int) (Filters, error) {
+	f := Filters{}
+	for y := thisYear; y > thisYear-6; y-- {
+		f.Years = append(f.Years, y)
 	}
-	for _, o := range []struct {
-		dest  *[]Option
-		query string
-	}{
-		{&f.Counties, `SELECT DISTINCT t.county_code AS code, coalesce(rg.name, t.county_code) AS name
-			FROM publications p JOIN tasks t USING (batch_id, object_key) LEFT JOIN regions rg ON rg.code = t.county_code ORDER BY code`},
-		{&f.Items, `SELECT DISTINCT ci.code, ci.name FROM (SELECT DISTINCT batch_id FROM publications) p
-			JOIN batch_items bi USING (batch_id) JOIN check_items ci ON ci.code = bi.item_code AND ci.version = bi.item_version ORDER BY ci.code`},
-		{&f.Departments, `SELECT DISTINCT d.code, d.name FROM (SELECT DISTINCT batch_id FROM publications) p
-			JOIN batch_items bi USING (batch_id) JOIN check_items ci ON ci.code = bi.item_code AND ci.version = bi.item_version
-			JOIN departments d ON d.code = ci.department_code ORDER BY d.code`},
-	} {
-		*o.dest = []Option{}
-		if err := s.db.SelectContext(ctx, o.dest, o.query); err != nil {
-			return f, fmt.Errorf("read result filters: %w", err)
-		}
+	// One round trip: the results page reads them on every request.
+	var rows []struct{ List, Code, Name string }
+	err := s.db.SelectContext(ctx, &rows, `
+		(SELECT 'county' AS list, code, name FROM regions WHERE parent_code IS NOT NULL ORDER BY code)
+		UNION ALL
+		(SELECT DISTINCT ON (code) 'item', code, name FROM check_items WHERE published ORDER BY code, version DESC)
+		UNION ALL
+		(SELECT 'department', d.code, d.name FROM departments d
+		 WHERE EXISTS (SELECT 1 FROM check_items ci WHERE ci.published AND ci.department_code = d.code) ORDER BY d.code)
+		ORDER BY 1, 2`)
+	if err != nil {
+		return f, fmt.Errorf("read result filters: %w", err)
+	}
+	f.Counties, f.Items, f.Departments = []Option{}, []Option{}, []Option{}
+	lists := map[string]*[]Option{"county": &f.Counties, "item": &f.Items, "department": &f.Departments}
+	for _, r := range rows {
+		*lists[r.List] = append(*lists[r.List], Option{Code: r.Code, Name: r.Name})
 	}
 	for _, r := range inspection.ResultCodes {
 		f.Results = append(f.Results, Option{Code: r.Code, Name: r.Chinese})
