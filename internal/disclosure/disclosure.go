@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -31,6 +32,7 @@ var China = time.FixedZone("CST", 8*3600)
 // Store reads the public record from PostgreSQL.
 type Store struct {
 	db      *sqlx.DB
+	stmts   sync.Map // query text -> *sqlx.Stmt
 	batches *batch.Service
 	plans   *plan.Service
 	closer  *archive.Closer
@@ -209,31 +211,45 @@ func (s *Store) Results(ctx context.Context, q ResultQuery) ([]Result, bool, err
 	if q.Object != "" {
 		key = q.Object
 	}
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT p.batch_id, p.object_key, coalesce(o.name, ''), t.county_code, coalesce(rg.name, ''),
-		       coalesce(it.names, '{}'), coalesce(r.result_code, ''), coalesce(t.inspected_on::text, ''),
-		       (p.published_at AT TIME ZONE 'Asia/Shanghai')::date::text, coalesce(it.authorities, '')
-		FROM publications p
-		JOIN tasks t ON t.batch_id = p.batch_id AND t.object_key = p.object_key
-		LEFT JOIN objects o ON o.key = p.object_key
-		LEFT JOIN regions rg ON rg.code = t.county_code
-		LEFT JOIN LATERAL (SELECT result_code FROM results r WHERE r.batch_id = p.batch_id AND r.object_key = p.object_key
-		                   ORDER BY revision DESC LIMIT 1) r ON true
-		LEFT JOIN LATERAL (SELECT array_agg(ci.code || ' ' || ci.name ORDER BY bi.position) AS names,
-		                          string_agg(DISTINCT ci.authority, '；') AS authorities,
-		                          array_agg(ci.code) AS codes, array_agg(coalesce(ci.department_code, '')) AS departments
-		                   FROM batch_objects bo
-		                   JOIN batch_items bi ON bi.batch_id = bo.batch_id AND bi.item_code = ANY (bo.item_codes)
-		                   JOIN check_items ci ON ci.code = bi.item_code AND ci.version = bi.item_version
-		                   WHERE bo.batch_id = p.batch_id AND bo.object_key = p.object_key) it ON true
-		WHERE (p.batch_id, p.object_key) > ($1, $2) AND ($3 = '' OR p.batch_id = $3) AND ($4 = '' OR t.county_code = $4)
-		  AND ($5 = '' OR o.name ILIKE $5 OR p.object_key ILIKE $5) AND ($6 = '' OR p.object_key = $6)
-		  AND ($7 = '' OR $7 = ANY (it.codes)) AND ($8 = '' OR $8 = ANY (it.departments))
-		  AND ($9 = '' OR r.result_code = $9)
-		  AND ($10 = 0 OR p.published_at >= make_timestamptz($10, 1, 1, 0, 0, 0, 'Asia/Shanghai')
-		                AND p.published_at < make_timestamptz($10 + 1, 1, 1, 0, 0, 0, 'Asia/Shanghai'))
-		ORDER BY p.batch_id, p.object_key LIMIT $11`,
-		q.AfterBatch, q.AfterKey, q.Batch, q.County, like, key, q.Item, q.Department, q.Result, q.Year, q.Limit+1)
+	// Only the filters given are in the query, and each shape of it is a
+	// prepared statement: PostgreSQL plans the common ones (the first page,
+	// a search by credit code) once per connection, not on every request.
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+	}
+	if q.AfterBatch != "" || q.AfterKey != "" {
+		args = append(args, q.AfterBatch, q.AfterKey)
+		where = append(where, fmt.Sprintf("(p.batch_id, p.object_key) > ($%d, $%d)", len(args)-1, len(args)))
+	}
+	for _, f := range []struct {
+		cond string
+		v    string
+	}{
+		{"p.batch_id = ?", q.Batch}, {"t.county_code = ?", q.County}, {"(o.name ILIKE ? OR p.object_key ILIKE ?)", like},
+		{"p.object_key = ?", key}, {"?::text = ANY (it.codes)", q.Item}, {"?::text = ANY (it.departments)", q.Department},
+		{"r.result_code = ?", q.Result},
+	} {
+		if f.v != "" {
+			add(f.cond, f.v)
+		}
+	}
+	if q.Year != 0 {
+		add(`p.published_at >= make_timestamptz(?::int, 1, 1, 0, 0, 0, 'Asia/Shanghai')
+		     AND p.published_at < make_timestamptz(?::int + 1, 1, 1, 0, 0, 0, 'Asia/Shanghai')`, q.Year)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = "WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, q.Limit+1)
+	stmt, err := s.prepared(ctx, resultsQuery+cond+fmt.Sprintf(" ORDER BY p.batch_id, p.object_key LIMIT $%d", len(args)))
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("read published results: %w", err)
 	}
@@ -256,6 +272,42 @@ func (s *Store) Results(ctx context.Context, q ResultQuery) ([]Result, bool, err
 		return out[:q.Limit], true, nil
 	}
 	return out, false, nil
+}
+
+const resultsQuery = `
+	SELECT p.batch_id, p.object_key, coalesce(o.name, ''), t.county_code, coalesce(rg.name, ''),
+	       coalesce(it.names, '{}'), coalesce(r.result_code, ''), coalesce(t.inspected_on::text, ''),
+	       (p.published_at AT TIME ZONE 'Asia/Shanghai')::date::text, coalesce(it.authorities, '')
+	FROM publications p
+	JOIN tasks t ON t.batch_id = p.batch_id AND t.object_key = p.object_key
+	LEFT JOIN objects o ON o.key = p.object_key
+	LEFT JOIN regions rg ON rg.code = t.county_code
+	LEFT JOIN LATERAL (SELECT result_code FROM results r WHERE r.batch_id = p.batch_id AND r.object_key = p.object_key
+	                   ORDER BY revision DESC LIMIT 1) r ON true
+	LEFT JOIN LATERAL (SELECT array_agg(ci.code || ' ' || ci.name ORDER BY bi.position) AS names,
+	                          string_agg(DISTINCT ci.authority, '；') AS authorities,
+	                          array_agg(ci.code) AS codes, array_agg(coalesce(ci.department_code, '')) AS departments
+	                   FROM batch_objects bo
+	                   JOIN batch_items bi ON bi.batch_id = bo.batch_id AND bi.item_code = ANY (bo.item_codes)
+	                   JOIN check_items ci ON ci.code = bi.item_code AND ci.version = bi.item_version
+	                   WHERE bo.batch_id = p.batch_id AND bo.object_key = p.object_key) it ON true
+	`
+
+// prepared returns the prepared statement of query, preparing it on first
+// use. The shapes are few: one per combination of filters.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare the results query: %w", err)
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
 }
 
 // PublishedIn counts the results published in year (China time).
