@@ -294,14 +294,15 @@ const resultsQuery = `
 	`
 
 // prepared returns the prepared statement of query, preparing it on first
-// use. The shapes are few: one per combination of filters.
+// use. The queries are few: the filters, and one shape of the results
+// query per combination of filters.
 func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	if st, ok := s.stmts.Load(query); ok {
 		return st.(*sqlx.Stmt), nil
 	}
 	st, err := s.db.PreparexContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("prepare the results query: %w", err)
+		return nil, fmt.Errorf("prepare a query of the public record: %w", err)
 	}
 	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
 		st.Close()
@@ -339,6 +340,15 @@ type Filters struct {
 	Results     []Option `json:"results"`
 }
 
+const filtersQuery = `
+		(SELECT 'county' AS list, code, name FROM regions WHERE parent_code IS NOT NULL ORDER BY code)
+		UNION ALL
+		(SELECT DISTINCT ON (code) 'item', code, name FROM check_items WHERE published ORDER BY code, version DESC)
+		UNION ALL
+		(SELECT 'department', d.code, d.name FROM departments d
+		 WHERE EXISTS (SELECT 1 FROM check_items ci WHERE ci.published AND ci.department_code = d.code) ORDER BY d.code)
+		ORDER BY 1, 2`
+
 // ResultFilters returns the values of the results' filters: the years
 // from thisYear back five years.
 func (s *Store) ResultFilters(ctx context.Context, thisYear int) (Filters, error) {
@@ -348,14 +358,10 @@ func (s *Store) ResultFilters(ctx context.Context, thisYear int) (Filters, error
 	}
 	// One round trip: the results page reads them on every request.
 	var rows []struct{ List, Code, Name string }
-	err := s.db.SelectContext(ctx, &rows, `
-		(SELECT 'county' AS list, code, name FROM regions WHERE parent_code IS NOT NULL ORDER BY code)
-		UNION ALL
-		(SELECT DISTINCT ON (code) 'item', code, name FROM check_items WHERE published ORDER BY code, version DESC)
-		UNION ALL
-		(SELECT 'department', d.code, d.name FROM departments d
-		 WHERE EXISTS (SELECT 1 FROM check_items ci WHERE ci.published AND ci.department_code = d.code) ORDER BY d.code)
-		ORDER BY 1, 2`)
+	stmt, err := s.prepared(ctx, filtersQuery)
+	if err == nil {
+		err = stmt.SelectContext(ctx, &rows)
+	}
 	if err != nil {
 		return f, fmt.Errorf("read result filters: %w", err)
 	}
