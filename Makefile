@@ -25,10 +25,12 @@ check:
 test: bin/temporal check chromium
 	$(GO) test -count=1 -timeout 18m ./...
 
-# The portal's browser tests drive Debian's Chromium; installed from the
-# distribution's packages when missing, never downloaded as a browser build.
+# The portal's browser tests drive Debian's Chromium, with a Chinese font for
+# the screenshots; installed from the distribution's packages when missing,
+# never downloaded as a browser build.
 chromium:
-	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
+	  apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei; fi
 
 # The portal's pages at 1280 and 360 px, as the browser tests see them.
 screenshots: chromium

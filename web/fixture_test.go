@@ -19,6 +19,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/uscc"
+	"github.com/spotcheck-gov/spotcheck/migrations"
 	"github.com/spotcheck-gov/spotcheck/web"
 )
 
@@ -50,7 +51,15 @@ type system struct {
 func newSystem(t *testing.T) *system {
 	t.Helper()
 	ctx := context.Background()
-	db := testenv.DB(t)
+	// A database of its own: each test builds the same fixture.
+	db, err := sqlx.Open("postgres", testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := migrations.Up(ctx, db.DB); err != nil {
+		t.Fatal(err)
+	}
 	s := &system{db: db, batch: "2026-ZR-W01", pending: "2026-ZR-W02", item: "ZR-W1", names: map[string]string{}}
 	exec := func(q string, args ...any) {
 		t.Helper()

@@ -147,6 +147,7 @@ type batchPage struct {
 	Next       string // the drawn list's next page
 	First      bool   // the drawn list's first page
 	HasSummary bool
+	County     map[string]string // county names by code, from the lock
 }
 
 func (p *Portal) batch(c *gin.Context) {
@@ -161,7 +162,10 @@ func (p *Portal) batch(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	bp := batchPage{Batch: b, First: q["after"] == ""}
+	bp := batchPage{Batch: b, First: q["after"] == "", County: map[string]string{}}
+	for _, cc := range b.Counties {
+		bp.County[cc.CountyCode] = cc.CountyName
+	}
 	if b.Drawn() {
 		var next string
 		bp.Drawn, next, err = p.store.Drawn(ctx, b.ID, "", q["after"], 100)
