@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +62,12 @@ func chineseDate(v any) string {
 	case fmt.Stringer:
 		return chineseDate(t.String())
 	case string:
+		// The common case, an ISO date, without parsing a time.
+		if len(t) == 10 && t[4] == '-' && t[7] == '-' {
+			if y, m, d, ok := isoDate(t); ok {
+				return strconv.Itoa(y) + "年" + strconv.Itoa(m) + "月" + strconv.Itoa(d) + "日"
+			}
+		}
 		d, err := time.ParseInLocation("2006-01-02", t, disclosure.China)
 		if err != nil {
 			if d, err = time.Parse(time.RFC3339, t); err != nil {
@@ -70,6 +77,13 @@ func chineseDate(v any) string {
 		return chineseDate(d)
 	}
 	return fmt.Sprint(v)
+}
+
+func isoDate(s string) (y, m, d int, ok bool) {
+	y, err1 := strconv.Atoi(s[:4])
+	m, err2 := strconv.Atoi(s[5:7])
+	d, err3 := strconv.Atoi(s[8:])
+	return y, m, d, err1 == nil && err2 == nil && err3 == nil && m >= 1 && m <= 12 && d >= 1 && d <= 31
 }
 
 // chineseTime writes a time as 2026年12月3日 09:30:05 (China time).

@@ -54,7 +54,7 @@ func resultQuery(c *gin.Context, extra ...string) (disclosure.ResultQuery, map[s
 type resultsPage struct {
 	Params  map[string]string
 	Filters disclosure.Filters
-	Results []disclosure.Result
+	Results []resultRow
 	First   bool
 	Next    string // address of the next page
 	Reset   string // address of the first page with the same filters
@@ -74,7 +74,7 @@ func (p *Portal) results(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	rp := resultsPage{Params: params, Results: results, First: rq.AfterBatch == ""}
+	rp := resultsPage{Params: params, Results: rowsOf(results), First: rq.AfterBatch == ""}
 	if rp.Filters, err = p.store.ResultFilters(ctx, p.thisYear()); err != nil {
 		p.fail(c, err)
 		return
@@ -100,6 +100,27 @@ func (p *Portal) results(c *gin.Context) {
 	rp.CSV = link("/results/export", "format", "csv")
 	rp.XLSX = link("/results/export", "format", "xlsx")
 	p.render(c, http.StatusOK, "results", "抽查结果公告", []Crumb{{Name: "抽查结果公告"}}, rp)
+}
+
+// A resultRow is a result as the results table shows it, its cells
+// written once here rather than by template functions: the page is the
+// portal's busiest.
+type resultRow struct {
+	ObjectHref, Name, Key, County, Items, Result, Inspected, Published, Authority, BatchHref, Batch string
+}
+
+func rowsOf(results []disclosure.Result) []resultRow {
+	rows := make([]resultRow, len(results))
+	for i, r := range results {
+		name := r.ObjectName
+		if name == "" {
+			name = r.ObjectKey
+		}
+		rows[i] = resultRow{ObjectHref: "/objects/" + url.PathEscape(r.ObjectKey), Name: name, Key: r.ObjectKey, County: r.CountyName,
+			Items: strings.Join(r.Items, "；"), Result: r.Result, Inspected: chineseDate(r.InspectedOn), Published: chineseDate(r.PublishedOn),
+			Authority: r.Authority, BatchHref: "/batches/" + url.PathEscape(r.BatchID), Batch: r.BatchID}
+	}
+	return rows
 }
 
 // exportLimit bounds a download; the API's pages reach every result.
