@@ -13,7 +13,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 )
 
-const resultsPerPage = 50
+const resultsPerPage = 20
 
 type homePage struct {
 	Year      int

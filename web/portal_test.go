@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,6 +52,11 @@ func TestPortal(t *testing.T) {
 	s := newSystem(t)
 	b := startBrowser(t)
 	hit := s.published[1]
+	var keys []string // published, in the order of the results pages
+	for _, d := range s.published {
+		keys = append(keys, d.ObjectKey)
+	}
+	slices.Sort(keys)
 	pages := []struct {
 		name, path string
 		want       []string
@@ -70,6 +76,7 @@ func TestPortal(t *testing.T) {
 		{"results", "/results", []string{s.names[s.published[0].ObjectKey], s.published[0].ObjectKey, "2026年11月20日", "2026年11月10日", "未发现问题",
 			disclosure.Authority, "Excel（XLSX）"}, []string{s.names[s.unpublished.ObjectKey]}},
 		{"results-search", "/results?q=" + hit.ObjectKey, []string{s.names[hit.ObjectKey], hit.ObjectKey}, []string{s.names[s.published[0].ObjectKey], s.names[s.unpublished.ObjectKey]}},
+		{"results-after", "/results?after=" + url.QueryEscape(s.batch+"/"+keys[5]), []string{keys[6], keys[len(keys)-1], "抽查结果（续）", "第一页"}, []string{">" + keys[5] + "<", ">" + keys[0] + "<"}},
 		{"object", "/objects/" + url.PathEscape(hit.ObjectKey), []string{s.names[hit.ObjectKey], hit.ObjectKey, s.batch, "2026年11月20日"}, nil},
 		{"verify", "/verify?batch=" + s.batch, []string{"在线验证抽取结果", "验证", "不会上传"}, nil},
 	}
