@@ -13,10 +13,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-	"github.com/xuri/excelize/v2"
+	"net/http/httptest"
 
+	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/xuri/excelize/v2"
+	"go.uber.org/zap"
+
+	"github.com/spotcheck-gov/spotcheck/api"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
+	"github.com/spotcheck-gov/spotcheck/web"
 )
 
 func httpGet(t *testing.T, u string, hdr ...string) (*http.Response, string) {
@@ -207,5 +214,21 @@ func shot(t *testing.T, b *browser, name string) {
 	png := get(t, b, chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The public rate limit counts the pages with /public.
+func TestPortalRateLimit(t *testing.T) {
+	db := testenv.DB(t)
+	h := api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), PublicRateLimit: 1,
+		Pages: web.New(disclosure.New(db), zap.NewNop())})
+	codes := map[int]int{}
+	for _, p := range []string{"/verify", "/public/check-items", "/verify", "/verify", "/public/check-items"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+		codes[rec.Code]++
+	}
+	if codes[200] != 3 || codes[429] != 2 {
+		t.Errorf("a burst of 3 over pages and /public, then 429: %v", codes)
 	}
 }
