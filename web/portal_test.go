@@ -145,7 +145,11 @@ func TestPortal(t *testing.T) {
 
 	t.Run("caching", func(t *testing.T) {
 		for _, p := range pages {
-			resp, _ := httpGet(t, s.url+p.path)
+			resp, body := httpGet(t, s.url+p.path)
+			// Readable without JavaScript: the content is in the page as served.
+			if !strings.Contains(body, p.want[0]) {
+				t.Errorf("%s as served does not contain %q", p.path, p.want[0])
+			}
 			tag := resp.Header.Get("ETag")
 			if resp.StatusCode != 200 || tag == "" || !strings.Contains(resp.Header.Get("Cache-Control"), "max-age") ||
 				!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
