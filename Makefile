@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # from the Go module proxy once and never downloaded as a prebuilt binary.
 export TEMPORAL_CLI := $(CURDIR)/bin/temporal
 
-.PHONY: run test build check bench clean
+.PHONY: run test build check bench clean chromium screenshots
 
 run: bin/temporal build
 	bin/spotcheck dev
@@ -22,8 +22,21 @@ check:
 	@out=$$(gofmt -l .); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: bin/temporal check
+test: bin/temporal check chromium
 	$(GO) test -count=1 -timeout 18m ./...
+
+# The portal's browser tests drive Debian's Chromium, with a Chinese font for
+# the screenshots; installed from the distribution's packages when missing,
+# never downloaded as a browser build.
+chromium:
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
+	  apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei; fi
+
+# The portal's pages at 1280 and 360 px, as the browser tests see them.
+screenshots: chromium
+	mkdir -p .artifacts
+	$(GO) test -count=1 -run TestPortal -artifacts -outputdir $(CURDIR)/.artifacts ./web
+	@echo "screenshots under .artifacts/_artifacts/"
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
@@ -388,22 +389,6 @@ func (h *planAPI) cityPlan(c *gin.Context) {
 	c.JSON(http.StatusOK, city)
 }
 
-// publicPlan is what the public reads of a published plan (向社会公开).
-type publicPlan struct {
-	ID               string              `json:"id"`
-	Name             string              `json:"name"`
-	Owner            string              `json:"owner"` // 处室或县（市、区）局
-	DepartmentCode   string              `json:"department_code,omitempty"`
-	CountyCode       string              `json:"county_code,omitempty"`
-	Items            []string            `json:"items"`
-	Batches          []plan.PlannedBatch `json:"batches"`
-	InspectionStart  workday.Date        `json:"inspection_start"`
-	InspectionEnd    workday.Date        `json:"inspection_end"`
-	JointDepartments []string            `json:"joint_departments"`
-	Quotas           any                 `json:"quotas"`
-	PublishedAt      *time.Time          `json:"published_at"`
-}
-
 // publicPlans answers GET /public/plans?year=: the city plan as
 // published, 嘉兴市 年度双随机抽查工作计划.
 func (h *planAPI) publicPlans(c *gin.Context) {
@@ -417,45 +402,10 @@ func (h *planAPI) publicPlans(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	city, err := h.svc.CityPlan(ctx, year, plan.Published)
+	city, err := disclosure.New(h.s.d.DB).CityPlan(c.Request.Context(), year)
 	if err != nil {
 		h.s.fail(c, err)
 		return
 	}
-	names := map[string]string{}
-	rows, err := h.s.d.DB.QueryxContext(ctx, `SELECT code, name FROM departments UNION ALL SELECT code, name FROM regions`)
-	if err != nil {
-		h.s.fail(c, err)
-		return
-	}
-	for rows.Next() {
-		var code, name string
-		if err := rows.Scan(&code, &name); err == nil {
-			names[code] = name
-		}
-	}
-	rows.Close()
-	conv := func(ps []plan.Plan) []publicPlan {
-		out := make([]publicPlan, 0, len(ps))
-		for _, p := range ps {
-			pp := publicPlan{ID: p.ID, Name: p.Name, DepartmentCode: p.DepartmentCode, CountyCode: p.CountyCode,
-				Owner: names[p.DepartmentCode+p.CountyCode], Batches: p.Batches, InspectionStart: p.InspectionStart,
-				InspectionEnd: p.InspectionEnd, JointDepartments: p.JointDepartments, Quotas: p.Rules.Quotas,
-				PublishedAt: p.PublishedAt, Items: []string{}}
-			for _, it := range p.Rules.Items {
-				pp.Items = append(pp.Items, it.Code)
-			}
-			out = append(out, pp)
-		}
-		return out
-	}
-	c.JSON(http.StatusOK, gin.H{
-		"title":       fmt.Sprintf("嘉兴市自然资源和规划局 %d 年度“双随机、一公开”抽查工作计划", year),
-		"year":        year,
-		"departments": conv(city.Departments),
-		"counties":    conv(city.Counties),
-		"totals":      city.Totals,
-		"items":       city.Items,
-	})
+	c.JSON(http.StatusOK, city)
 }

@@ -11,66 +11,37 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/lib/pq"
 
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
+	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
-	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 )
 
 // publicRoutes registers the public disclosure (一公开) reads: the item list
-// with its history, drawn lists, published results. No token; JSON, or CSV
-// with ?format=csv; cacheable (ETag, Cache-Control); the whole /public group
-// is rate-limited per client IP (see NewHandler).
+// with its history, batches with their drawn lists, published results. No
+// token; JSON, or CSV with ?format=csv; cacheable (ETag, Cache-Control); the
+// whole /public group is rate-limited per client IP (see NewHandler). The
+// reads are internal/disclosure's, which the public portal (web/) shares.
 func (s *Server) publicRoutes(pub *gin.RouterGroup) {
-	h := &publicAPI{s: s, batches: batch.NewService(s.d.DB)}
+	h := &publicAPI{s: s, store: disclosure.New(s.d.DB)}
 	pub.GET("/check-items", h.checkItems)
 	pub.GET("/check-items/:code/versions", h.checkItemVersions)
+	pub.GET("/batches", h.batches)
+	pub.GET("/batches/:id", h.batch)
 	pub.GET("/batches/:id/drawn", h.drawn)
 	pub.GET("/results", h.results)
 }
 
 type publicAPI struct {
-	s       *Server
-	batches *batch.Service
+	s     *Server
+	store *disclosure.Store
 }
 
 // PublicItem is a published version of a check item as the public sees it.
-type PublicItem struct {
-	Code             string   `json:"code" db:"code"`
-	Version          int      `json:"version" db:"version"`
-	Name             string   `json:"name" db:"name"`
-	SubItem          string   `json:"sub_item" db:"sub_item"`
-	ObjectKind       string   `json:"object_kind" db:"object_kind"`
-	Methods          []string `json:"methods" db:"-"`
-	Authority        string   `json:"authority" db:"authority"`
-	LegalBasis       string   `json:"legal_basis" db:"legal_basis"`
-	Content          string   `json:"content" db:"content"`
-	Class            string   `json:"class" db:"class"`
-	DefaultRatio     string   `json:"default_ratio" db:"default_ratio"`
-	FrequencyPerYear int      `json:"frequency_per_year" db:"frequency_per_year"`
-	Department       string   `json:"department_code" db:"department_code"`
-	EffectiveFrom    string   `json:"effective_from" db:"effective_from"`
-}
+type PublicItem = disclosure.Item
 
-const publicItemColumns = `code, version, name, sub_item, object_kind, methods, authority, legal_basis, content, class,
-	default_ratio::text, frequency_per_year, coalesce(department_code, ''), effective_from::text`
-
-func scanPublicItem(row interface{ Scan(...any) error }) (PublicItem, error) {
-	var it PublicItem
-	var methods pq.StringArray
-	err := row.Scan(&it.Code, &it.Version, &it.Name, &it.SubItem, &it.ObjectKind, &methods, &it.Authority, &it.LegalBasis,
-		&it.Content, &it.Class, &it.DefaultRatio, &it.FrequencyPerYear, &it.Department, &it.EffectiveFrom)
-	it.Methods = []string(methods)
-	return it, err
-}
-
-var itemCSVHeader = []string{"事项编码", "版本", "抽查事项", "子项", "对象类别", "检查方式", "检查主体", "检查依据", "检查内容", "事项类别", "抽查比例", "每年频次", "责任处室", "施行日期"}
-
-func (it PublicItem) csvRow() []string {
-	return []string{it.Code, fmt.Sprint(it.Version), it.Name, it.SubItem, it.ObjectKind, strings.Join(it.Methods, "；"), it.Authority,
-		it.LegalBasis, it.Content, it.Class, it.DefaultRatio, fmt.Sprint(it.FrequencyPerYear), it.Department, it.EffectiveFrom}
-}
+// PublicResult is a published inspection result (抽查结果公示).
+type PublicResult = disclosure.Result
 
 // checkItems answers GET /public/check-items: the latest published version
 // of every item, by code.
@@ -83,31 +54,13 @@ func (h *publicAPI) checkItems(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	rows, err := h.s.d.DB.QueryContext(c.Request.Context(), `SELECT DISTINCT ON (code) `+publicItemColumns+`
-		FROM check_items WHERE published AND code > $1 ORDER BY code, version DESC LIMIT $2`, cursor, limit+1)
+	items, next, err := h.store.Items(c.Request.Context(), cursor, limit)
 	if err != nil {
 		h.s.fail(c, err)
 		return
 	}
-	defer rows.Close()
-	page := Page[PublicItem]{Items: []PublicItem{}}
-	for rows.Next() {
-		it, err := scanPublicItem(rows)
-		if err != nil {
-			h.s.fail(c, err)
-			return
-		}
-		page.Items = append(page.Items, it)
-	}
-	if err := rows.Err(); err != nil {
-		h.s.fail(c, err)
-		return
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextCursor = encodeCursor(page.Items[limit-1].Code)
-	}
-	respondPublic(c, q.Get("format"), "check-items", page, itemCSVHeader, rowsOf(page.Items, PublicItem.csvRow))
+	page := Page[PublicItem]{Items: items, NextCursor: encodeCursor(next)}
+	respondPublic(c, q.Get("format"), "check-items", page, disclosure.ItemHeader, rowsOf(page.Items, PublicItem.Row))
 }
 
 // checkItemVersions answers GET /public/check-items/{code}/versions: every
@@ -122,31 +75,46 @@ func (h *publicAPI) checkItemVersions(c *gin.Context) {
 		return
 	}
 	code := c.Param("code")
-	rows, err := h.s.d.DB.QueryContext(c.Request.Context(), `SELECT `+publicItemColumns+`
-		FROM check_items WHERE published AND code = $1 ORDER BY version`, code)
+	items, err := h.store.ItemVersions(c.Request.Context(), code)
 	if err != nil {
 		h.s.fail(c, err)
 		return
 	}
-	defer rows.Close()
-	page := Page[PublicItem]{Items: []PublicItem{}}
-	for rows.Next() {
-		it, err := scanPublicItem(rows)
-		if err != nil {
-			h.s.fail(c, err)
-			return
-		}
-		page.Items = append(page.Items, it)
-	}
-	if err := rows.Err(); err != nil {
+	page := Page[PublicItem]{Items: items}
+	respondPublic(c, q.Get("format"), "check-item-"+code, page, disclosure.ItemHeader, rowsOf(page.Items, PublicItem.Row))
+}
+
+// batches answers GET /public/batches: the latest batches, newest first,
+// with their stage.
+func (h *publicAPI) batches(c *gin.Context) {
+	_, cursor, limit, err := listQuery(c)
+	if err != nil {
 		h.s.fail(c, err)
 		return
 	}
-	if len(page.Items) == 0 {
-		h.s.fail(c, fault.New(fault.NotFound, "check item %s has no published version", code))
+	list, next, err := h.store.Batches(c.Request.Context(), cursor, limit)
+	if err != nil {
+		h.s.fail(c, err)
 		return
 	}
-	respondPublic(c, q.Get("format"), "check-item-"+code, page, itemCSVHeader, rowsOf(page.Items, PublicItem.csvRow))
+	respondPublic(c, "", "batches", Page[disclosure.Batch]{Items: list, NextCursor: encodeCursor(next)}, nil, nil)
+}
+
+// batch answers GET /public/batches/{id}: the batch at its stage, each
+// step of its draw with its time.
+func (h *publicAPI) batch(c *gin.Context) {
+	if _, err := checkQuery(c); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	b, err := h.store.Batch(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	// A plain value: encoding cannot fail.
+	body, _ := json.Marshal(b)
+	sendTagged(c, "application/json; charset=utf-8", append(body, '\n'))
 }
 
 // drawn answers GET /public/batches/{id}/drawn: the drawn list of a drawn
@@ -160,7 +128,7 @@ func (h *publicAPI) drawn(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	items, next, err := h.batches.Drawn(c.Request.Context(), c.Param("id"), q.Get("county"), cursor, limit)
+	items, next, err := h.store.Drawn(c.Request.Context(), c.Param("id"), q.Get("county"), cursor, limit)
 	if err != nil {
 		h.s.fail(c, err)
 		return
@@ -172,100 +140,35 @@ func (h *publicAPI) drawn(c *gin.Context) {
 	}))
 }
 
-// PublicResult is a published inspection result (抽查结果公示): no
-// inspector's personal data.
-type PublicResult struct {
-	BatchID     string   `json:"batch_id"`
-	ObjectKey   string   `json:"object_key"`
-	ObjectName  string   `json:"object_name"`
-	County      string   `json:"county"`
-	CountyName  string   `json:"county_name"`
-	Items       []string `json:"items"`
-	ResultCode  string   `json:"result_code"`
-	Result      string   `json:"result"` // the result's Chinese term
-	InspectedOn string   `json:"inspected_on,omitempty"`
-	PublishedOn string   `json:"published_on"`
-	Authority   string   `json:"authority"`
-}
-
-var resultTerms = func() map[string]string {
-	m := map[string]string{}
-	for _, r := range inspection.ResultCodes {
-		m[r.Code] = r.Chinese
-	}
-	return m
-}()
-
-// results answers GET /public/results?batch=&county=&q=: published results,
-// by batch and object key.
+// results answers GET /public/results?batch=&county=&q=&year=&department=
+// &item=&result=: published results, by batch and object key.
 func (h *publicAPI) results(c *gin.Context) {
-	q, cursor, limit, err := listQuery(c, "batch", "county", "q", "format")
+	q, cursor, limit, err := listQuery(c, "batch", "county", "q", "year", "department", "item", "result", "format")
 	if err == nil {
 		err = checkFormat(q.Get("format"))
 	}
-	if err == nil && len(q.Get("q")) > 200 {
-		err = fault.Field("q", "is longer than 200 bytes")
+	year := 0
+	if err == nil && q.Get("year") != "" {
+		year, err = planYear(q.Get("year"), true)
 	}
 	if err != nil {
 		h.s.fail(c, err)
 		return
 	}
-	afterBatch, afterKey, _ := strings.Cut(cursor, "/")
-	like := ""
-	if s := q.Get("q"); s != "" {
-		like = "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
-	}
-	rows, err := h.s.d.DB.QueryContext(c.Request.Context(), `
-		SELECT p.batch_id, p.object_key, coalesce(o.name, ''), t.county_code, coalesce(rg.name, ''),
-		       coalesce(it.names, '{}'), coalesce(r.result_code, ''), coalesce(t.inspected_on::text, ''),
-		       (p.published_at AT TIME ZONE 'Asia/Shanghai')::date::text, coalesce(it.authorities, '')
-		FROM publications p
-		JOIN tasks t ON t.batch_id = p.batch_id AND t.object_key = p.object_key
-		LEFT JOIN objects o ON o.key = p.object_key
-		LEFT JOIN regions rg ON rg.code = t.county_code
-		LEFT JOIN LATERAL (SELECT result_code FROM results r WHERE r.batch_id = p.batch_id AND r.object_key = p.object_key
-		                   ORDER BY revision DESC LIMIT 1) r ON true
-		LEFT JOIN LATERAL (SELECT array_agg(ci.code || ' ' || ci.name ORDER BY bi.position) AS names,
-		                          string_agg(DISTINCT ci.authority, '；') AS authorities
-		                   FROM batch_objects bo
-		                   JOIN batch_items bi ON bi.batch_id = bo.batch_id AND bi.item_code = ANY (bo.item_codes)
-		                   JOIN check_items ci ON ci.code = bi.item_code AND ci.version = bi.item_version
-		                   WHERE bo.batch_id = p.batch_id AND bo.object_key = p.object_key) it ON true
-		WHERE (p.batch_id, p.object_key) > ($1, $2) AND ($3 = '' OR p.batch_id = $3) AND ($4 = '' OR t.county_code = $4)
-		  AND ($5 = '' OR o.name ILIKE $5 OR p.object_key ILIKE $5)
-		ORDER BY p.batch_id, p.object_key LIMIT $6`,
-		afterBatch, afterKey, q.Get("batch"), q.Get("county"), like, limit+1)
+	rq := disclosure.ResultQuery{Batch: q.Get("batch"), County: q.Get("county"), Text: q.Get("q"), Year: year,
+		Department: q.Get("department"), Item: q.Get("item"), Result: q.Get("result"), Limit: limit}
+	rq.AfterBatch, rq.AfterKey, _ = strings.Cut(cursor, "/")
+	results, more, err := h.store.Results(c.Request.Context(), rq)
 	if err != nil {
 		h.s.fail(c, err)
 		return
 	}
-	defer rows.Close()
-	page := Page[PublicResult]{Items: []PublicResult{}}
-	for rows.Next() {
-		var r PublicResult
-		var items pq.StringArray
-		if err := rows.Scan(&r.BatchID, &r.ObjectKey, &r.ObjectName, &r.County, &r.CountyName, &items, &r.ResultCode,
-			&r.InspectedOn, &r.PublishedOn, &r.Authority); err != nil {
-			h.s.fail(c, err)
-			return
-		}
-		r.Items, r.Result = []string(items), resultTerms[r.ResultCode]
-		page.Items = append(page.Items, r)
-	}
-	if err := rows.Err(); err != nil {
-		h.s.fail(c, err)
-		return
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
+	page := Page[PublicResult]{Items: results}
+	if more {
+		last := results[len(results)-1]
 		page.NextCursor = encodeCursor(last.BatchID + "/" + last.ObjectKey)
 	}
-	header := []string{"批次", "对象标识", "对象名称", "县（市、区）", "检查事项", "检查结果", "结果代码", "检查日期", "公示日期", "检查主体"}
-	respondPublic(c, q.Get("format"), "results", page, header, rowsOf(page.Items, func(r PublicResult) []string {
-		return []string{r.BatchID, r.ObjectKey, r.ObjectName, r.CountyName, strings.Join(r.Items, "；"), r.Result, r.ResultCode,
-			r.InspectedOn, r.PublishedOn, r.Authority}
-	}))
+	respondPublic(c, q.Get("format"), "results", page, disclosure.ResultHeader, rowsOf(page.Items, PublicResult.Row))
 }
 
 func checkFormat(f string) error {
@@ -306,12 +209,18 @@ func respondPublic[T any](c *gin.Context, format, name string, page Page[T], hea
 		// Pages of plain values: encoding cannot fail.
 		_ = json.NewEncoder(&body).Encode(page)
 	}
-	sum := sha256.Sum256(body.Bytes())
+	sendTagged(c, ct, body.Bytes())
+}
+
+// sendTagged writes body with an ETag of its bytes, or a 304 if the client
+// holds it. Caches may keep it a minute.
+func sendTagged(c *gin.Context, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
 	tag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	c.Header("Cache-Control", "public, max-age=60")
 	c.Header("ETag", tag)
 	if notModified(c, tag) {
 		return
 	}
-	c.Data(http.StatusOK, ct, body.Bytes())
+	c.Data(http.StatusOK, contentType, body)
 }

@@ -78,6 +78,28 @@ func TestPublicDisclosure(t *testing.T) {
 			t.Errorf("%s: %d", p, rec.Code)
 		}
 	}
+	// Batches: the commitment from creation, never the nonce before the draw.
+	rec = do(h, "GET", "/public/batches/"+f.batch, nil)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"commitment":"`+strings.Repeat("a", 64)) ||
+		!strings.Contains(rec.Body.String(), `"stage":"已公布承诺值"`) || strings.Contains(rec.Body.String(), "nonce") || rec.Header().Get("ETag") == "" {
+		t.Errorf("batch: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(h, "GET", "/public/batches?limit=500", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id":"`+f.batch+`"`) {
+		t.Errorf("batches: %d", rec.Code)
+	}
+	// The results' filters.
+	for q, want := range map[string]bool{"result=no_problem": true, "result=corrected": false, "item=" + f.item: true, "item=NOPE": false,
+		"county=330411": true, "county=330402": false, "q=" + f.foreignObject: true} {
+		rec := do(h, "GET", "/public/results?batch="+f.batch+"&"+q, nil)
+		if got := strings.Contains(rec.Body.String(), f.foreignObject); rec.Code != 200 || got != want {
+			t.Errorf("results ?%s: %d, listed %v, want %v", q, rec.Code, got, want)
+		}
+	}
+	for _, p := range []string{"/public/results?year=1999", "/public/results?result=maybe", "/public/batches/NOPE"} {
+		if rec := do(h, "GET", p, nil); rec.Code < 400 || rec.Code >= 500 {
+			t.Errorf("%s: %d", p, rec.Code)
+		}
+	}
 	// The drawn list of an undrawn batch is refused.
 	if rec := do(h, "GET", "/public/batches/"+f.batch+"/drawn", nil); rec.Code != 409 {
 		t.Errorf("undrawn: %d %s", rec.Code, rec.Body)

@@ -51,12 +51,15 @@ type Deps struct {
 	// CORSOrigins may call the API from a browser; none = CORS off.
 	CORSOrigins []string
 	// PublicRateLimit is requests a second per client IP on /public
-	// (bursts of three times that); 0 = unlimited.
+	// and the portal's pages together (bursts of three times that); 0 =
+	// unlimited.
 	PublicRateLimit int
 	// Now is the clock that says which day it is for the rules that depend
 	// on today (deadlines, periods, missing calendar years); nil means
 	// time.Now. Tests set fixed days.
 	Now func() time.Time
+	// Pages, if set, mounts the public portal's pages at / (package web).
+	Pages interface{ Mount(gin.IRoutes) }
 }
 
 // NewHandler builds the HTTP handler with every route and middleware.
@@ -83,7 +86,11 @@ func NewHandler(d Deps) http.Handler {
 	s := &Server{d: d, log: d.Log, progressCache: newProgressCache()}
 	// The API's description needs no token: on the engine, outside the group.
 	r.GET(openAPIPath, serveOpenAPI)
-	s.routes(r.Group("/api/v1", s.authenticate(), s.idempotent()), r.Group("/public", rateLimit(float64(d.PublicRateLimit), 3*d.PublicRateLimit)))
+	public := rateLimit(float64(d.PublicRateLimit), 3*d.PublicRateLimit)
+	s.routes(r.Group("/api/v1", s.authenticate(), s.idempotent()), r.Group("/public", public))
+	if d.Pages != nil {
+		d.Pages.Mount(r.Group("/", public))
+	}
 	return r
 }
 

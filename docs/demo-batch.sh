@@ -59,9 +59,9 @@ id="DEMO-$(date +%s)"
 today=$(TZ=Asia/Shanghai date +%F)
 end=$(TZ=Asia/Shanghai date -d '+60 days' +%F)
 late=$(TZ=Asia/Shanghai date -d '-14 days' +%F)
-echo "== batch $id: draw one project of ZR-01 (土地复垦) per risk level in 南湖区"
+echo "== batch $id: draw one enterprise of ZR-03 (测绘资质单位) per risk level in 南湖区"
 call POST /api/v1/batches "$coordinator" "{\"id\":\"$id\",\"name\":\"演示批次\",
-  \"rules\":{\"items\":[{\"code\":\"ZR-01\",\"version\":1}],\"filter\":{\"regions\":[\"330402\"]},\"strata_keys\":[\"risk\"],\"quotas\":[{\"count\":1}]},
+  \"rules\":{\"items\":[{\"code\":\"ZR-03\",\"version\":1}],\"filter\":{\"regions\":[\"330402\"]},\"strata_keys\":[\"risk\"],\"quotas\":[{\"count\":1}]},
   \"inspection_end\":\"$end\",
   \"policy\":{\"result_entry_days\":1,\"reminder_offsets\":[1],\"reminder_time\":\"00:00\",\"progress_seconds\":1}}" | jq -c '{id, state, commitment}'
 wait_for "the freeze" "call GET /api/v1/batches/$id '$coordinator' | jq -e '.state == \"frozen\"'"
@@ -75,7 +75,9 @@ echo "== 南湖区 matches its inspectors"
 # The county's workflow starts right after the lock; retry until it takes the match.
 wait_for "the match" "call POST /api/v1/batches/$id/counties/330402/match '$officer' | tee /tmp/$id-match.json | jq -e '.teams'"
 jq -c '.teams' /tmp/$id-match.json
-wait_for "the tasks" "call GET '/api/v1/batches/$id/tasks?stage=assigned' '$coordinator' | jq -e '.items | length > 0'"
+drawn=$(call GET "/api/v1/batches/$id" "$coordinator" | jq .drawn_count)
+# Every drawn object's task, not only the first to be created.
+wait_for "the tasks" "call GET '/api/v1/batches/$id/tasks?stage=assigned' '$coordinator' | jq -e '.items | length == $drawn'"
 keys=$(call GET "/api/v1/batches/$id/tasks" "$coordinator" | jq -r '.items[].object_key')
 first=$(echo "$keys" | head -1)
 for key in $keys; do

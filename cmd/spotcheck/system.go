@@ -18,9 +18,11 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/api"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
+	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/logging"
 	"github.com/spotcheck-gov/spotcheck/internal/telemetry"
 	"github.com/spotcheck-gov/spotcheck/migrations"
+	"github.com/spotcheck-gov/spotcheck/web"
 )
 
 // roles says which parts of the system one process runs; seedDemo loads
@@ -134,7 +136,8 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 			return err
 		}
 		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
-			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit})
+			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit,
+			Pages: web.New(disclosure.New(db), log)})
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
 	} else {
 		<-ctx.Done()

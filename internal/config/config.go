@@ -96,7 +96,7 @@ var Settings = []Setting{
 	{"JWT_INSPECTOR_CLAIM", "jwt-inspector-claim", "inspector", "claim holding an inspector's inspector key"},
 	{"JWT_ROLE_MAP", "jwt-role-map", "", "provider role values to roles, `value=role,value=role`; empty = the values are role names (admin, coordinator, department_officer, county_officer, inspector, auditor)"},
 	{"CORS_ORIGINS", "cors-origins", "", "origins allowed to call the API from a browser, comma-separated (`https://a.example,https://b.example`); empty = CORS off"},
-	{"PUBLIC_RATE_LIMIT", "public-rate-limit", "20", "requests per second one client IP may make to the public disclosure endpoints (/public), bursts of three times that; 0 = unlimited"},
+	{"PUBLIC_RATE_LIMIT", "public-rate-limit", "20", "requests per second one client IP may make to the public disclosure endpoints (/public) and the portal's pages together, bursts of three times that; 0 = unlimited"},
 }
 
 // Register defines every setting on fs, with defaults taken from the
