@@ -79,9 +79,9 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		}, http.StatusCreated)
 		crash("draw")
 		state := func() any { return sys.call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] }
-		sys.eventually("the freeze", time.Minute, func() bool { return state() == "frozen" })
+		sys.eventually("the freeze", 2*time.Minute, func() bool { return state() == "frozen" })
 		sys.call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "witness"}, http.StatusOK)
-		sys.eventually("the lock", time.Minute, func() bool { return state() == "locked" })
+		sys.eventually("the lock", 2*time.Minute, func() bool { return state() == "locked" })
 		sys.match(id, "330424", officer)
 		crash("match")
 		var tasks []map[string]any
