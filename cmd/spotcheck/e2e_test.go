@@ -336,6 +336,7 @@ func TestBatchEndToEnd(t *testing.T) {
 	if len(manifest["files"].([]any)) < 8 {
 		t.Errorf("archive manifest = %v", manifest)
 	}
+	checkArchive(t, base+"/api/v1/batches/"+id+"/archive", coordinator, dbURL, id)
 	final := call("GET", "/api/v1/batches/"+id+"/progress?source=workflow", coordinator, nil, http.StatusOK)
 	if final["phase"] != "archived" || final["total"].(map[string]any)["stages"].(map[string]any)["closed"] != float64(4) {
 		t.Errorf("workflow progress = %v", final)
@@ -351,6 +352,37 @@ func TestBatchEndToEnd(t *testing.T) {
 	logHistoryLengths(t, tAddr, id, []string{"330402", "330411"}, tasks)
 	if os.Getenv("SPOTCHECK_SAVE_HISTORIES") == "1" {
 		saveHistories(t, tAddr, id, late["object_key"].(string), late["county"].(string))
+	}
+}
+
+// checkArchive recomputes a sealed archive with the CLI, as an auditor
+// would: served by the API, then copied out of the database into a folder,
+// then with one file edited in that folder.
+func checkArchive(t *testing.T, url, token, dbURL, id string) {
+	t.Helper()
+	ctx := context.Background()
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, &out, io.Discard)
+		return out.String(), err
+	}
+	want := "OK: archive of batch " + id
+	if out, err := cli("archive", "verify", url, "--token", token); err != nil || !strings.HasPrefix(out, want) ||
+		!strings.Contains(out, "equal to the published hash") || !strings.Contains(out, "the draw recomputes") {
+		t.Errorf("archive verify %s: %v\n%s", url, err, out)
+	}
+	dir := t.TempDir()
+	if out, err := cli("archive", "export", "--batch", id, "--dir", dir, "--database-url", dbURL); err != nil {
+		t.Fatalf("archive export: %v\n%s", err, out)
+	}
+	if out, err := cli("archive", "verify", dir); err != nil || !strings.HasPrefix(out, want) {
+		t.Errorf("archive verify %s: %v\n%s", dir, err, out)
+	}
+	results := filepath.Join(dir, "results.csv")
+	b, _ := os.ReadFile(results)
+	os.WriteFile(results, bytes.Replace(b, []byte("no_problem"), []byte("corrected"), 1), 0o644)
+	if out, err := cli("archive", "verify", dir); err == nil || !strings.HasPrefix(out, "MISMATCH: results.csv") {
+		t.Errorf("an edited results.csv: %v\n%s", err, out)
 	}
 }
 

@@ -27,6 +27,7 @@ Usage:
   spotcheck migrate up|down|status
   spotcheck token create|list|revoke   API keys (token create --role ROLE ... prints the key once)
   spotcheck audit verify        check the hash chain of the audit trail
+  spotcheck archive verify DIR|URL   recompute a sealed archive's manifest and draw (export --batch ID --dir DIR copies one out)
   spotcheck verify-match --proof FILE|URL   recompute a match proof (URL: --token or SPOTCHECK_TOKEN)
   spotcheck verify-draw --proof FILE|URL --population FILE|URL   recompute a published draw
   spotcheck import objects|inspectors FILE   bulk import from CSV or XLSX (--dry-run, --encoding)
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "archive":
+		return runArchive(ctx, rest, stdout, stderr)
 	case "verify-match":
 		return runVerifyMatch(ctx, rest, stdout, stderr)
 	case "verify-draw":

@@ -19,18 +19,25 @@ func isSourceURL(s string) bool {
 // given), which must answer 200; an error answer is reported with its
 // problem detail. The timeout covers the whole transfer.
 func openSource(ctx context.Context, source, token string, timeout time.Duration) (io.Reader, func(), error) {
+	r, _, closeR, err := openSourceHeader(ctx, source, token, timeout)
+	return r, closeR, err
+}
+
+// openSourceHeader is openSource that also returns the response's header
+// (nil for a file), for a document whose hash travels in a header.
+func openSourceHeader(ctx context.Context, source, token string, timeout time.Duration) (io.Reader, http.Header, func(), error) {
 	if !isSourceURL(source) {
 		f, err := os.Open(source)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return f, func() { f.Close() }, nil
+		return f, nil, func() { f.Close() }, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, source, nil)
 	if err != nil {
 		cancel()
-		return nil, nil, usageError{fmt.Sprintf("%q is not a usable URL: %v", source, err)}
+		return nil, nil, nil, usageError{fmt.Sprintf("%q is not a usable URL: %v", source, err)}
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -39,7 +46,7 @@ func openSource(ctx context.Context, source, token string, timeout time.Duration
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()
-		return nil, nil, fmt.Errorf("GET %s: %w", source, err)
+		return nil, nil, nil, fmt.Errorf("GET %s: %w", source, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer cancel()
@@ -55,25 +62,30 @@ func openSource(ctx context.Context, source, token string, timeout time.Duration
 		if len(msg) > 500 {
 			msg = msg[:500] + "…"
 		}
-		return nil, nil, fmt.Errorf("GET %s: %s: %s", source, resp.Status, msg)
+		return nil, nil, nil, fmt.Errorf("GET %s: %s: %s", source, resp.Status, msg)
 	}
-	return resp.Body, func() { resp.Body.Close(); cancel() }, nil
+	return resp.Body, resp.Header, func() { resp.Body.Close(); cancel() }, nil
 }
 
 // readSource reads a file or URL of at most limit bytes; what names the
 // expected content in the message about an oversized one.
 func readSource(ctx context.Context, source, token string, timeout time.Duration, limit int64, what string) ([]byte, error) {
-	r, closeR, err := openSource(ctx, source, token, timeout)
+	data, _, err := readSourceHeader(ctx, source, token, timeout, limit, what)
+	return data, err
+}
+
+func readSourceHeader(ctx context.Context, source, token string, timeout time.Duration, limit int64, what string) ([]byte, http.Header, error) {
+	r, header, closeR, err := openSourceHeader(ctx, source, token, timeout)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer closeR()
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", source, err)
+		return nil, nil, fmt.Errorf("read %s: %w", source, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d MiB: not %s", source, limit>>20, what)
+		return nil, nil, fmt.Errorf("%s is larger than %d MiB: not %s", source, limit>>20, what)
 	}
-	return data, nil
+	return data, header, nil
 }

@@ -251,14 +251,18 @@ func exportCSV(ctx context.Context, tx *sqlx.Tx, query, batchID string) ([]byte,
 		return nil, err
 	}
 	defer rows.Close()
-	cols, err := rows.Columns()
+	types, err := rows.ColumnTypes()
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
+	cols := make([]string, len(types))
+	for i, ct := range types {
+		cols[i] = ct.Name()
+	}
 	_ = w.Write(cols)
-	vals := make([]sql.NullString, len(cols))
+	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
@@ -269,7 +273,7 @@ func exportCSV(ctx context.Context, tx *sqlx.Tx, query, batchID string) ([]byte,
 			return nil, err
 		}
 		for i, v := range vals {
-			rec[i] = v.String
+			rec[i] = csvField(v, types[i].DatabaseTypeName())
 		}
 		_ = w.Write(rec)
 	}
@@ -278,6 +282,24 @@ func exportCSV(ctx context.Context, tx *sqlx.Tx, query, batchID string) ([]byte,
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
+}
+
+// csvField writes a DATE column as a date (2026-10-24): the driver hands
+// it over as midnight UTC, which a reader would take for a timestamp.
+func csvField(v any, dbType string) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		if dbType == "DATE" {
+			return v.Format(time.DateOnly)
+		}
+		return v.Format(time.RFC3339Nano)
+	case []byte:
+		return string(v)
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 func tableExists(ctx context.Context, tx *sqlx.Tx, name string) (bool, error) {

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +118,94 @@ func TestSummaryThenSeal(t *testing.T) {
 	}
 	if _, err := c.GetSummary(ctx, "nope"); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("missing summary: %v", err)
+	}
+}
+
+// sealedFiles seals a batch and returns its manifest, its hash and its files.
+func sealedFiles(t *testing.T, c *Closer, id string) ([]byte, string, map[string][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	lockedBatch(t, c, id)
+	if err := c.PublishSummary(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Seal(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, sum, err := c.Sealed(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range m.Files {
+		if files[f.Name], err = c.FileContent(ctx, id, f.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw, sum, files
+}
+
+func TestVerifyRecomputesTheManifest(t *testing.T) {
+	c := &Closer{DB: testenv.DB(t), Now: func() time.Time { return time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC) }}
+	manifest, sum, files := sealedFiles(t, c, "AR-V")
+	open := func(files map[string][]byte) func(string) ([]byte, error) {
+		return func(name string) ([]byte, error) {
+			if b, ok := files[name]; ok {
+				return b, nil
+			}
+			return nil, errors.New("no such file")
+		}
+	}
+	got, err := Verify(manifest, sum, open(files))
+	if err != nil {
+		t.Fatalf("the sealed archive: %v", err)
+	}
+	if got.BatchID != "AR-V" || got.Files != len(files) || got.ManifestSHA256 != sum || got.DrawVerified {
+		t.Errorf("checked = %+v", got)
+	}
+	if ledger := string(files["accountability.csv"]); !strings.Contains(ledger, ",2026-03-31,") || strings.Contains(ledger, "2026-03-31T") {
+		t.Errorf("a DATE column is not written as a date:\n%s", ledger)
+	}
+
+	edited := maps.Clone(files)
+	edited["results.csv"] = bytes.Replace(files["results.csv"], []byte("corrected"), []byte("no_problem"), 1)
+	cases := []struct {
+		name     string
+		manifest []byte
+		sum      string
+		files    map[string][]byte
+		file     string
+	}{
+		{"an edited file", manifest, sum, edited, "results.csv"},
+		{"another published hash", manifest, strings.Repeat("0", 64), files, ManifestFile},
+		{"a reformatted manifest", append(bytes.Clone(manifest), '\n'), "", files, ManifestFile},
+		{"not a manifest", []byte("[]"), "", files, ManifestFile},
+	}
+	for _, tc := range cases {
+		_, err := Verify(tc.manifest, tc.sum, open(tc.files))
+		var mm *Mismatch
+		if !errors.As(err, &mm) || mm.File != tc.file {
+			t.Errorf("%s: %v, want a mismatch in %s", tc.name, err, tc.file)
+		}
+	}
+	missing := maps.Clone(files)
+	delete(missing, "tasks.csv")
+	if _, err := Verify(manifest, sum, open(missing)); err == nil || !strings.Contains(err.Error(), "tasks.csv") {
+		t.Errorf("a missing file: %v", err)
+	}
+}
+
+func TestVerifyRecomputesTheDraw(t *testing.T) {
+	// The fixture's proof is no draw of its population: the check must say so.
+	c := &Closer{DB: testenv.DB(t), Population: func(_ context.Context, _ string, w *bytes.Buffer) error {
+		w.WriteString("K1\titem=ZR-01\nK2\titem=ZR-01\n")
+		return nil
+	}}
+	manifest, sum, files := sealedFiles(t, c, "AR-D")
+	_, err := Verify(manifest, sum, func(name string) ([]byte, error) { return files[name], nil })
+	var mm *Mismatch
+	if !errors.As(err, &mm) || mm.File != "draw-proof.json" || !strings.Contains(mm.Detail, "does not recompute") {
+		t.Errorf("a proof that is not the draw: %v", err)
 	}
 }
