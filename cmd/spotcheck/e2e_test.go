@@ -212,6 +212,22 @@ func TestBatchEndToEnd(t *testing.T) {
 	eventually("the lock", func() bool {
 		return call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] == "locked"
 	})
+	// The progress read from the database names the workflow's phases.
+	phases := func() (string, bool, []string) {
+		p := call("GET", "/api/v1/batches/"+id+"/progress", coordinator, nil, http.StatusOK)
+		total := p["total"].(map[string]any)
+		var counties []string
+		for _, c := range p["counties"].([]any) {
+			counties = append(counties, c.(map[string]any)["phase"].(string))
+		}
+		if p["phase"] != total["phase"] {
+			t.Errorf("progress phase %v, total phase %v", p["phase"], total["phase"])
+		}
+		return p["phase"].(string), total["done"].(bool), counties
+	}
+	if phase, done, counties := phases(); phase != "counties" || done || strings.Join(counties, ",") != "awaiting_match,awaiting_match" {
+		t.Errorf("progress after the lock: phase %q, done %v, counties %v", phase, done, counties)
+	}
 	call("POST", "/api/v1/batches/"+id+"/counties/330402/match", officers["330411"], nil, http.StatusForbidden)
 	for county, tok := range officers {
 		// The county's workflow starts right after the lock: 409 until then.
@@ -237,6 +253,12 @@ func TestBatchEndToEnd(t *testing.T) {
 			tasks = append(tasks, it.(map[string]any))
 		}
 		return len(tasks) == 4
+	})
+
+	// (Progress may be served from its one-second cache.)
+	eventually("the counties tracking in the progress", func() bool {
+		phase, done, counties := phases()
+		return phase == "counties" && !done && strings.Join(counties, ",") == "tracking,tracking"
 	})
 
 	// Inspections: three today, one two weeks ago whose result is left late;
@@ -336,6 +358,10 @@ func TestBatchEndToEnd(t *testing.T) {
 	if len(manifest["files"].([]any)) < 8 {
 		t.Errorf("archive manifest = %v", manifest)
 	}
+	eventually("the archived batch done in the progress", func() bool {
+		phase, done, counties := phases()
+		return phase == "archived" && done && strings.Join(counties, ",") == "done,done"
+	})
 	checkArchive(t, base+"/api/v1/batches/"+id+"/archive", coordinator, dbURL, id)
 	final := call("GET", "/api/v1/batches/"+id+"/progress?source=workflow", coordinator, nil, http.StatusOK)
 	if final["phase"] != "archived" || final["total"].(map[string]any)["stages"].(map[string]any)["closed"] != float64(4) {

@@ -16,8 +16,10 @@ import (
 // Progress is a batch's progress by county, read from the task rows (the
 // system of record).
 type Progress struct {
-	BatchID  string           `json:"batch_id"`
-	State    string           `json:"state"`
+	BatchID string `json:"batch_id"`
+	State   string `json:"state"`
+	// Phase is the batch workflow's phase that the stored state implies.
+	Phase    string           `json:"phase"`
 	Counties []CountyProgress `json:"counties"`
 	Total    CountyProgress   `json:"total"`
 }
@@ -88,10 +90,49 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 	}
 	for _, code := range slices.Sorted(maps.Keys(byCounty)) {
 		cp := byCounty[code]
-		cp.Done = cp.Objects > 0 && cp.Stages[inspection.Closed] == cp.Objects
+		cp.Phase = CountyPhase(*cp)
+		cp.Done = cp.Phase == "done"
 		p.Counties = append(p.Counties, *cp)
 	}
+	p.Phase = BatchPhase(p.State)
+	p.Total.Phase, p.Total.Done = p.Phase, p.Phase == "archived"
 	return p, nil
+}
+
+// BatchPhase is the phase of the batch workflow (workflows.BatchProgress)
+// that a stored batch state implies: a state is written when a step ends,
+// so the workflow is already in the next step's phase.
+func BatchPhase(state string) string {
+	switch state {
+	case "committed":
+		return "freezing"
+	case "frozen":
+		return "awaiting_beacon"
+	case "drawn":
+		return "drawing" // drawn, the lock follows in the same step
+	case "locked", "in_progress":
+		return "counties"
+	case "published":
+		return "archiving"
+	case "archived", "cancelled":
+		return state
+	}
+	return ""
+}
+
+// CountyPhase is the phase of a county workflow that its objects' stages
+// imply: objects without a task wait for the match; a county whose objects
+// are all closed is done.
+func CountyPhase(c CountyProgress) string {
+	switch {
+	case c.Objects == 0:
+		return "starting"
+	case c.Stages[inspection.Closed] == c.Objects:
+		return "done"
+	case c.Stages[inspection.AwaitingMatch] > 0:
+		return "awaiting_match"
+	}
+	return "tracking"
 }
 
 // Lapse is an accountability ledger entry (失职照单问责).
