@@ -115,7 +115,7 @@ var scopeMatrix = map[string]string{
 	"importObjects": "ACD", "importInspectors": "ACD", "exportObjects": "ACDKU", "exportInspectors": "ACDU",
 	"templateObjects": "ACDKIU", "templateInspectors": "ACDKIU",
 	"listCalendarYears": "ACDKIU", "getCalendarYear": "ACDKIU", "dueDate": "ACDKIU", "putCalendarYear": "AC",
-	"listContacts": "ACU", "getContact": "ACU", "createContact": "AC", "deleteContact": "AC",
+	"listContacts": "ACU", "listNotifications": "ACUK", "getContact": "ACU", "createContact": "AC", "deleteContact": "AC",
 
 	"createBatch": "ACD", "simulateDraw": "ACD", "listBatches": "ACDKIU", "getBatch": "ACDKIU",
 	"listDrawnObjects": "ACDKU", "postBeacon": "AC", "getProgress": "ACDKU", "postMatch": "k",
@@ -172,6 +172,9 @@ func newScopeFixture(t *testing.T) scopeFixture {
 		{`INSERT INTO tasks (batch_id, object_key, county_code, stage, inspectors) VALUES ($1, $2, '330411', 'assigned', ARRAY[$3]),
 		  ($1, $4, '330402', 'assigned', ARRAY[$5])`, []any{f.batch, f.foreignObject, f.foreignInspector, f.ownObject, f.ownInspector}},
 		{`INSERT INTO accountability (batch_id, object_key, county_code, duty, due, detected_at) VALUES ($1, $2, '330411', 'inspection', '2025-06-30', now())`, []any{f.batch, f.foreignObject}},
+		{`INSERT INTO notifications (id, kind, region_code, role, subject, body, payload) VALUES
+		   ('escalation/' || $1 || '/330411', 'escalation', '330411', 'county_officer', '双随机抽查逾期督办', $2 || ' 逾期', jsonb_build_object('batch_id', $1, 'county', '330411')),
+		   ('assigned/' || $1 || '/330402', 'assigned', '330402', 'county_officer', '双随机抽查任务已分配', '南湖区的任务', jsonb_build_object('batch_id', $1, 'county', '330402'))`, []any{f.batch, f.foreignObject}},
 	}
 	for _, s := range stmts {
 		if _, err := db.Exec(s.q, s.args...); err != nil {
@@ -284,6 +287,8 @@ func TestScopeMatrix(t *testing.T) {
 		{"inspector/" + f.ownInspector, "/api/v1/batches/" + f.batch + "/tasks", f.ownObject},
 		{"county_officer/330402", "/api/v1/inspectors?q=" + f.ownInspector[:9], f.ownInspector},
 		{"county_officer/330402", "/api/v1/batches/" + f.batch + "/progress", "330402"},
+		{"county_officer/330402", "/api/v1/notifications", "南湖区的任务"},
+		{"coordinator", "/api/v1/notifications?county=330411", f.foreignObject},
 		{"admin", "/api/v1/batches/" + f.batch + "/tasks", f.foreignObject},
 	} {
 		rec := do(h, "GET", c.path, bearer(c.token))

@@ -11,6 +11,7 @@ func (s *Server) routes(v1, pub *gin.RouterGroup) {
 	s.accessRoutes(v1)
 	s.calendarRoutes(v1)
 	s.contactRoutes(v1)
+	s.notificationRoutes(v1)
 	s.lifecycleRoutes(v1, pub)
 	s.matchRoutes(v1)
 	s.batchRoutes(v1, pub)

@@ -300,6 +300,7 @@ func TestBatchEndToEnd(t *testing.T) {
 		k := inbox.kinds()
 		return k["escalation:county_head"] >= 1 && k["escalation:city_coordinator"] >= 1
 	})
+	checkInbox(t, call, id, coordinator, officers)
 	// The assignment reached each county's DingTalk group at once; the
 	// reminders wait for the digest.
 	for _, county := range []string{"330402", "330411"} {
@@ -379,6 +380,62 @@ func TestBatchEndToEnd(t *testing.T) {
 	if os.Getenv("SPOTCHECK_SAVE_HISTORIES") == "1" {
 		saveHistories(t, tAddr, id, late["object_key"].(string), late["county"].(string))
 	}
+}
+
+// checkInbox reads what was sent as the coordinator and as each county:
+// the escalation is listed with its delivery, newest first, page by page,
+// and a county sees only its own.
+func checkInbox(t *testing.T, call func(method, path, tok string, body any, want int) map[string]any, id, coordinator string, officers map[string]string) {
+	t.Helper()
+	var all []map[string]any
+	for path := "/api/v1/notifications?limit=2&batch=" + id; ; {
+		page := call("GET", path, coordinator, nil, http.StatusOK)
+		for _, it := range page["items"].([]any) {
+			all = append(all, it.(map[string]any))
+		}
+		next, _ := page["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		path = "/api/v1/notifications?limit=2&batch=" + id + "&cursor=" + next
+	}
+	seen, escalated := map[string]bool{}, false
+	for i, n := range all {
+		if seen[n["id"].(string)] {
+			t.Errorf("notification %s listed twice", n["id"])
+		}
+		seen[n["id"].(string)] = true
+		at := func(n map[string]any) time.Time {
+			v, _ := time.Parse(time.RFC3339Nano, n["created_at"].(string))
+			return v
+		}
+		if i > 0 && at(n).After(at(all[i-1])) {
+			t.Errorf("the inbox is not newest first at %d", i)
+		}
+		if n["kind"] == "escalation" && n["role"] == "county_head" && n["delivered"] == true {
+			for _, d := range n["deliveries"].([]any) {
+				escalated = escalated || d.(map[string]any)["channel"] == "webhook" && d.(map[string]any)["status"] == "delivered"
+			}
+		}
+	}
+	if len(all) < 3 || !escalated {
+		t.Errorf("the inbox of batch %s has %d notifications, escalation delivered by webhook: %v", id, len(all), escalated)
+	}
+	for county, tok := range officers {
+		for _, it := range call("GET", "/api/v1/notifications?batch="+id, tok, nil, http.StatusOK)["items"].([]any) {
+			n := it.(map[string]any)
+			if n["region_code"] != county && n["payload"].(map[string]any)["county"] != county {
+				t.Errorf("county %s sees notification %s of %s", county, n["id"], n["region_code"])
+			}
+		}
+		other := "330402"
+		if county == other {
+			other = "330411"
+		}
+		call("GET", "/api/v1/notifications?county="+other, tok, nil, http.StatusForbidden)
+	}
+	call("GET", "/api/v1/notifications?role=mayor", coordinator, nil, http.StatusBadRequest)
+	call("GET", "/api/v1/notifications?cursor=bm9wZQ", coordinator, nil, http.StatusBadRequest)
 }
 
 // checkArchive recomputes a sealed archive with the CLI, as an auditor
