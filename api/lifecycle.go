@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -35,6 +37,7 @@ func (s *Server) lifecycleRoutes(v1, pub *gin.RouterGroup) {
 	v1.POST("/batches/:id/tasks/:key/result", officers, s.postResult)
 	v1.POST("/batches/:id/tasks/:key/review", requireRole(auth.CountyOfficer), s.postReview)
 	v1.POST("/batches/:id/tasks/:key/follow-up", officers, s.postFollowUp)
+	v1.POST("/batches/:id/tasks/:key/replacements", requireRole(auth.CountyOfficer), s.postReplacement)
 	v1.POST("/batches/:id/tasks/:key/extensions", coordinators, s.postExtension)
 	v1.GET("/batches/:id/archive", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getArchive)
 	v1.GET("/batches/:id/archive/:name", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getArchiveFile)
@@ -182,6 +185,39 @@ func (s *Server) postFollowUp(c *gin.Context) {
 	}
 	f := inspection.FollowUpEntry{CompletedOn: body.CompletedOn, Actions: body.Actions, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}
 	s.taskUpdate(c, workflows.UpdateFollowUp, f, nil)
+}
+
+// postReplacement replaces one inspector of a task's team (sick, a
+// conflict found after the match) by the next in the published match order:
+// a new round of the object's match proof, which the Location names.
+func (s *Server) postReplacement(c *gin.Context) {
+	var body struct {
+		InspectorKey string `json:"inspector_key"`
+		Reason       string `json:"reason"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	batchID, key := c.Param("id"), c.Param("key")
+	if err := s.visibleTask(c, batchID, key); err != nil {
+		s.fail(c, err)
+		return
+	}
+	var res activities.ReplaceResult
+	r := workflows.Replacement{InspectorKey: body.InspectorKey, Reason: body.Reason, By: actorFrom(principalOf(c))}
+	if err := s.update(c, workflows.ObjectWorkflowID(batchID, key), workflows.UpdateReplace, r, &res); err != nil {
+		s.fail(c, err)
+		return
+	}
+	t, err := s.task(c.Request.Context(), batchID, key)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", fmt.Sprintf("/api/v1/batches/%s/counties/%s/match-proof?object=%s&round=%d",
+		url.PathEscape(batchID), url.PathEscape(t.County), url.QueryEscape(key), res.Round))
+	c.JSON(http.StatusCreated, gin.H{"replacement": res, "task": t})
 }
 
 func (s *Server) postExtension(c *gin.Context) {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -261,6 +262,8 @@ func TestBatchEndToEnd(t *testing.T) {
 		return phase == "counties" && !done && strings.Join(counties, ",") == "tracking,tracking"
 	})
 
+	checkReplacement(t, base, call, id, tasks[2], coordinator, token(auth.Auditor, ""), officers)
+
 	// Inspections: three today, one two weeks ago whose result is left late;
 	// of those of today, one waits for its reminder before its result.
 	late, reminded := tasks[0], tasks[1]
@@ -379,6 +382,44 @@ func TestBatchEndToEnd(t *testing.T) {
 	logHistoryLengths(t, tAddr, id, []string{"330402", "330411"}, tasks)
 	if os.Getenv("SPOTCHECK_SAVE_HISTORIES") == "1" {
 		saveHistories(t, tAddr, id, late["object_key"].(string), late["county"].(string))
+	}
+}
+
+// checkReplacement replaces an inspector of task's team as its county
+// officer would (sick): the next inspector of the published match order
+// joins, the round's proof recomputes with the CLI, and the replaced one is
+// off the team for good.
+func checkReplacement(t *testing.T, base string, call func(method, path, tok string, body any, want int) map[string]any,
+	id string, task map[string]any, coordinator, auditor string, officers map[string]string) {
+	t.Helper()
+	key, county := task["object_key"].(string), task["county"].(string)
+	other := "330402"
+	if county == other {
+		other = "330411"
+	}
+	path := "/api/v1/batches/" + id + "/tasks/" + key + "/replacements"
+	sick := task["inspectors"].([]any)[0].(string)
+	call("POST", path, officers[county], map[string]any{"inspector_key": sick}, http.StatusBadRequest)
+	call("POST", path, officers[county], map[string]any{"inspector_key": "NOT-ON-TEAM", "reason": "因病"}, http.StatusBadRequest)
+	call("POST", path, officers[other], map[string]any{"inspector_key": sick, "reason": "因病"}, http.StatusNotFound)
+	call("POST", path, coordinator, map[string]any{"inspector_key": sick, "reason": "因病"}, http.StatusForbidden)
+	got := call("POST", path, officers[county], map[string]any{"inspector_key": sick, "reason": "因病无法参加检查"}, http.StatusCreated)
+	rep := got["replacement"].(map[string]any)
+	team := fmt.Sprint(got["task"].(map[string]any)["inspectors"])
+	if rep["replaced"] != sick || rep["round"] != float64(2) || strings.Contains(team, sick) || !strings.Contains(team, rep["replacement"].(string)) {
+		t.Fatalf("replacement of %s on %s: %v", sick, key, got)
+	}
+	// The replaced inspector is off the team: replacing them again is refused.
+	call("POST", path, officers[county], map[string]any{"inspector_key": sick, "reason": "因病无法参加检查"}, http.StatusBadRequest)
+	var out bytes.Buffer
+	proof := base + "/api/v1/batches/" + id + "/counties/" + county + "/match-proof?object=" + key + "&round=2"
+	if err := run(context.Background(), []string{"verify-match", "--proof", proof, "--token", coordinator}, &out, io.Discard); err != nil ||
+		!strings.HasPrefix(out.String(), "MATCH") {
+		t.Errorf("verify-match of the replacement: %v\n%s", err, out.String())
+	}
+	audit := call("GET", "/api/v1/audit?action=match.replace", auditor, nil, http.StatusOK)
+	if !strings.Contains(fmt.Sprint(audit["items"]), key) {
+		t.Errorf("no match.replace audit entry for %s: %v", key, audit["items"])
 	}
 }
 
