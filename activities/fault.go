@@ -15,6 +15,7 @@ import (
 var kindNames = map[fault.Kind]string{
 	fault.Invalid: "Invalid", fault.Forbidden: "Forbidden", fault.NotFound: "NotFound",
 	fault.Conflict: "Conflict", fault.PreconditionFailed: "PreconditionFailed",
+	fault.NotReady: "NotReady",
 }
 
 // Reject converts a fault into such an application error; other errors are

@@ -74,6 +74,13 @@ func temporalFault(err error, workflowID string) error {
 	if strings.Contains(err.Error(), "unknown update") {
 		return fault.New(fault.Conflict, "%s is not taking this entry at its current step; try again in a moment", workflowID)
 	}
+	// A workflow too busy to answer in time (a query or an update waiting
+	// behind a long task queue) is the server's delay, not the caller's
+	// mistake, and it passes.
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) {
+		return fault.New(fault.Unavailable, "%s did not answer in time; try again shortly", workflowID)
+	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return fault.New(fault.NotFound, "%s is not running (no such batch, county or drawn object, or it has finished)", workflowID)
@@ -116,8 +123,7 @@ func (s *Server) postMatch(c *gin.Context) {
 			var locked bool
 			if s.d.DB.GetContext(c.Request.Context(), &locked, `SELECT EXISTS (SELECT 1 FROM batches b JOIN batch_objects o ON o.batch_id = b.id
 				WHERE b.id = $1 AND b.state = 'locked' AND o.county_code = $2)`, c.Param("id"), county) == nil && locked {
-				c.Header("Retry-After", "1")
-				err = fault.New(fault.Conflict, "the workflow of county %s in batch %s is starting; try again in a moment", county, c.Param("id"))
+				err = fault.New(fault.NotReady, "county %s of batch %s is starting: its match opens in a moment; try again", county, c.Param("id"))
 			}
 		}
 		s.fail(c, err)

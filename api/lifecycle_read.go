@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/lib/pq"
@@ -165,10 +166,15 @@ func validStage(s string) bool {
 // system of record); ?source=workflow asks the batch workflow instead.
 type Progress = stats.Progress
 
+// queryTimeout bounds a workflow query; past it the answer is 503.
+const queryTimeout = 10 * time.Second
+
 func (s *Server) getProgress(c *gin.Context) {
 	id := c.Param("id")
 	if c.Query("source") == "workflow" {
-		v, err := s.d.Temporal.QueryWorkflow(c.Request.Context(), workflows.BatchWorkflowID(id), "", workflows.QueryProgress)
+		ctx, cancel := context.WithTimeout(c.Request.Context(), queryTimeout)
+		defer cancel()
+		v, err := s.d.Temporal.QueryWorkflow(ctx, workflows.BatchWorkflowID(id), "", workflows.QueryProgress)
 		if err != nil {
 			s.fail(c, temporalFault(err, workflows.BatchWorkflowID(id)))
 			return

@@ -88,6 +88,49 @@ func (r planRequest) spec(id string, today workday.Date) (plan.Spec, error) {
 	return sp, nil
 }
 
+// planView is a plan as the API shows it: its policy in the units of the
+// request (minutes, seconds, a time of day), not the workflow's
+// nanoseconds.
+type planView struct {
+	plan.Plan
+	Policy *policyView `json:"policy,omitempty"`
+}
+
+// policyView is a whole deadline policy in the units of policyRequest.
+type policyView struct {
+	BeaconWaitMinutes int    `json:"beacon_wait_minutes"`
+	AutoMatchDays     int    `json:"auto_match_days"`
+	ResultEntryDays   int    `json:"result_entry_days"`
+	FollowUpEntryDays int    `json:"follow_up_entry_days"`
+	PublicationDays   int    `json:"publication_days"`
+	ReminderOffsets   []int  `json:"reminder_offsets"`
+	ReminderTime      string `json:"reminder_time"`
+	ProgressSeconds   int    `json:"progress_seconds"`
+}
+
+func viewPolicy(p workflows.Policy) *policyView {
+	return &policyView{
+		BeaconWaitMinutes: int(p.BeaconWait / time.Minute), AutoMatchDays: p.AutoMatchDays,
+		ResultEntryDays: p.ResultEntryDays, FollowUpEntryDays: p.FollowUpEntryDays, PublicationDays: p.PublicationDays,
+		ReminderOffsets: p.ReminderOffsets,
+		ReminderTime:    fmt.Sprintf("%02d:%02d", int(p.ReminderTime/time.Hour), int(p.ReminderTime%time.Hour/time.Minute)),
+		ProgressSeconds: int(p.ProgressEvery / time.Second),
+	}
+}
+
+// viewPlan shows a stored plan; its policy was validated when it was
+// stored, so one that no longer decodes is shown as absent.
+func viewPlan(p plan.Plan) planView {
+	v := planView{Plan: p}
+	if p.Policy != nil {
+		var wp workflows.Policy
+		if json.Unmarshal(*p.Policy, &wp) == nil {
+			v.Policy = viewPolicy(wp)
+		}
+	}
+	return v
+}
+
 // owns refuses a department or county officer acting on another's plan.
 func owns(c *gin.Context, department, county string) error {
 	sc := principalOf(c).Scope()
@@ -121,7 +164,7 @@ func (h *planAPI) create(c *gin.Context) {
 	}
 	c.Header("Location", "/api/v1/plans/"+url.PathEscape(p.ID))
 	c.Header("ETag", etag(p.Version))
-	c.JSON(http.StatusCreated, p)
+	c.JSON(http.StatusCreated, viewPlan(p))
 }
 
 func (h *planAPI) update(c *gin.Context) {
@@ -152,7 +195,7 @@ func (h *planAPI) update(c *gin.Context) {
 		return
 	}
 	c.Header("ETag", etag(p.Version))
-	c.JSON(http.StatusOK, p)
+	c.JSON(http.StatusOK, viewPlan(p))
 }
 
 // visible reads plan id, refusing (as not found) one outside the caller's
@@ -180,7 +223,7 @@ func (h *planAPI) get(c *gin.Context) {
 		return
 	}
 	c.Header("ETag", etag(p.Version))
-	c.JSON(http.StatusOK, p)
+	c.JSON(http.StatusOK, viewPlan(p))
 }
 
 // list answers GET /plans?year=&state=: a department or county officer
@@ -203,7 +246,11 @@ func (h *planAPI) list(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[plan.Plan]{Items: items})
+	views := make([]planView, len(items))
+	for i, p := range items {
+		views[i] = viewPlan(p)
+	}
+	c.JSON(http.StatusOK, Page[planView]{Items: views})
 }
 
 func planYear(s string, required bool) (int, error) {
@@ -240,7 +287,7 @@ func (h *planAPI) transition(a plan.Action) gin.HandlerFunc {
 			return
 		}
 		c.Header("ETag", etag(p.Version))
-		c.JSON(http.StatusOK, p)
+		c.JSON(http.StatusOK, viewPlan(p))
 	}
 }
 
@@ -349,7 +396,9 @@ func (h *planAPI) progress(c *gin.Context) {
 
 func (h *planAPI) planProgress(ctx context.Context, p plan.Plan) (planProgress, error) {
 	out := planProgress{PlanState: p.State, Started: p.Started}
-	v, err := h.s.d.Temporal.QueryWorkflow(ctx, workflows.PlanWorkflowID(p.ID), "", workflows.QueryProgress)
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	v, err := h.s.d.Temporal.QueryWorkflow(qctx, workflows.PlanWorkflowID(p.ID), "", workflows.QueryProgress)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound) || (err != nil && strings.Contains(err.Error(), "not found")):
@@ -359,7 +408,7 @@ func (h *planAPI) planProgress(ctx context.Context, p plan.Plan) (planProgress, 
 			out.Batches = append(out.Batches, workflows.PlanBatchStatus{Seq: b.Seq, DrawAt: &at, Status: workflows.BatchScheduled})
 		}
 	case err != nil:
-		return out, fmt.Errorf("query plan %s: %w", p.ID, err)
+		return out, temporalFault(fmt.Errorf("query plan %s: %w", p.ID, err), workflows.PlanWorkflowID(p.ID))
 	default:
 		if err := v.Get(&out.PlanProgress); err != nil {
 			return out, err

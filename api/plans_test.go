@@ -45,6 +45,12 @@ func TestPlanAPI(t *testing.T) {
 	if rec := doBody(r, "POST", "/api/v1/plans", fmt.Sprintf(body, "0.3"), bearer("department_officer/D"+sfx)); rec.Code != 201 {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
+	// The policy reads in the units it is written in.
+	if rec := doBody(r, "GET", "/api/v1/plans/"+id, "", coord); rec.Code != 200 ||
+		!strings.Contains(rec.Body.String(), `"beacon_wait_minutes":1440`) || !strings.Contains(rec.Body.String(), `"reminder_time":"09:00"`) ||
+		!strings.Contains(rec.Body.String(), `"progress_seconds":60`) || strings.Contains(rec.Body.String(), `"beacon_wait"`) {
+		t.Errorf("the plan's policy: %d %s", rec.Code, rec.Body)
+	}
 	if rec := doBody(r, "POST", "/api/v1/plans/"+id+"/start", "", coord); rec.Code != 409 || !strings.Contains(rec.Body.String(), "approved") {
 		t.Errorf("start a draft: %d %s", rec.Code, rec.Body)
 	}
@@ -74,7 +80,8 @@ func TestPlanAPI(t *testing.T) {
 		t.Errorf("an unpublished plan is public: %d", rec.Code)
 	}
 	doBody(r, "POST", "/api/v1/plans/"+id+"/publish", "", coord)
-	if rec := doBody(r, "GET", "/public/plans?year="+strconv.Itoa(next), "", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), id) {
+	if rec := doBody(r, "GET", "/public/plans?year="+strconv.Itoa(next), "", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), id) ||
+		strings.Contains(rec.Body.String(), `"beacon_wait"`) {
 		t.Errorf("public plans: %d %s", rec.Code, rec.Body)
 	}
 	_ = http.StatusOK

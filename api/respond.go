@@ -28,6 +28,8 @@ var statusOf = map[fault.Kind]int{
 	fault.PreconditionFailed: http.StatusPreconditionFailed,
 	fault.TooLarge:           http.StatusRequestEntityTooLarge,
 	fault.PreconditionNeeded: http.StatusPreconditionRequired,
+	fault.NotReady:           http.StatusConflict,
+	fault.Unavailable:        http.StatusServiceUnavailable,
 }
 
 var slugOf = map[fault.Kind]string{
@@ -39,6 +41,8 @@ var slugOf = map[fault.Kind]string{
 	fault.PreconditionFailed: "stale-version",
 	fault.TooLarge:           "too-large",
 	fault.PreconditionNeeded: "if-match-required",
+	fault.NotReady:           "not-ready",
+	fault.Unavailable:        "unavailable",
 }
 
 // fail answers err: a classified fault becomes its 4xx problem; anything
@@ -57,6 +61,9 @@ func fail(c *gin.Context, log *zap.Logger, err error) {
 			Type: problemTypeBase + slugOf[e.Kind], Title: http.StatusText(status), Status: status,
 			Detail: e.Msg, Instance: c.Request.URL.Path, RequestID: c.GetString(requestIDKey),
 			Errors: fields, Details: e.Details,
+		}
+		if s := fault.RetryAfter(e.Kind); s > 0 {
+			c.Header("Retry-After", strconv.Itoa(s))
 		}
 		c.Header("Content-Type", problemContentType)
 		c.AbortWithStatusJSON(status, p)

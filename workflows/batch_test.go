@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -248,6 +250,9 @@ func TestBatchOnTime(t *testing.T) {
 		h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer})
 		h.update("batch/B1/county/330411", UpdateMatch, MatchRequest{By: inspection.Actor{Role: "county_officer", County: "330411"}})
 	})
+	h.at(start.Add(3*time.Hour), func() {
+		h.rejected("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}, "are already matched (the county is matched, with its inspections under way)")
+	})
 	inspectedOn := day("2026-03-10")
 	for _, k := range []struct{ key, county string }{{"K1", "330402"}, {"K2", "330402"}, {"K3", "330411"}} {
 		k := k
@@ -301,5 +306,26 @@ func TestBatchOnTime(t *testing.T) {
 	}
 	if n := len(h.rec.noticesOf("assigned")); n != 2 {
 		t.Errorf("%d assignment notices, want one per county", n)
+	}
+}
+
+// Every phase a batch or county workflow enters has words for messages.
+func TestPhaseWords(t *testing.T) {
+	src := ""
+	for _, f := range []string{"batch.go", "batchrun.go", "countyrun.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src += string(b)
+	}
+	phases := regexp.MustCompile(`(?:\bphase = |Phase: |phase: )"([a-z_]+)"`).FindAllStringSubmatch(src, -1)
+	if len(phases) < 8 {
+		t.Fatalf("found only %d phase assignments", len(phases))
+	}
+	for _, m := range phases {
+		if phaseWords[m[1]] == "" {
+			t.Errorf("phase %q has no words in phaseWords", m[1])
+		}
 	}
 }

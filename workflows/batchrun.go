@@ -40,8 +40,11 @@ func (b *batchRun) acceptBeacon(ctx workflow.Context) error {
 			return beacon, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, beacon string) error {
-			if b.phase != "awaiting_beacon" || b.beacon != nil {
-				return conflict("batch %s is %s and takes no beacon now; a beacon is taken once the population is frozen and before the draw", b.in.BatchID, b.phase)
+			switch {
+			case b.phase == "created" || b.phase == "freezing":
+				return notReady("batch %s is still freezing its population; the beacon is taken once it is frozen, in a moment", b.in.BatchID)
+			case b.phase != "awaiting_beacon" || b.beacon != nil:
+				return conflict("batch %s is %s and takes no beacon now; a beacon is taken once the population is frozen and before the draw", b.in.BatchID, phaseWords[b.phase])
 			}
 			if err := draw.ValidateText("beacon", beacon); err != nil {
 				return invalid(err)
@@ -100,6 +103,20 @@ func (b *batchRun) progress() BatchProgress {
 // 409 and 400; the error type carries the kind across Temporal.
 func conflict(format string, args ...any) error {
 	return rejection(fault.New(fault.Conflict, format, args...))
+}
+
+// notReady refuses a step that opens by itself in a moment.
+func notReady(format string, args ...any) error {
+	return rejection(fault.New(fault.NotReady, format, args...))
+}
+
+// phaseWords says in messages what a batch or county is doing.
+var phaseWords = map[string]string{
+	"created": "being created", "freezing": "freezing its population", "awaiting_beacon": "waiting for its beacon",
+	"drawing": "drawing and locking its list", "counties": "with its counties (matching and inspections)",
+	"publishing": "publishing its summary", "archiving": "being archived", "archived": "archived",
+	"starting": "starting", "awaiting_match": "waiting for its match", "tracking": "matched, with its inspections under way",
+	"done": "done with all its objects",
 }
 
 func invalid(err error) error {

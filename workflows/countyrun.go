@@ -92,8 +92,13 @@ func (c *countyRun) acceptMatch(ctx workflow.Context) error {
 			return c.runMatch(withIO(ctx), activities.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Beacon: r.Beacon, By: r.By.String(), InspectionEnd: c.in.InspectionEnd})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r MatchRequest) error {
-			if c.matched || c.matching || c.phase != "awaiting_match" {
-				return conflict("county %s of batch %s is %s; its inspectors are already matched or being matched", c.in.County, c.in.BatchID, c.phase)
+			switch {
+			case c.phase == "starting":
+				return notReady("county %s of batch %s is starting: its match opens in a moment; try again", c.in.County, c.in.BatchID)
+			case c.matching:
+				return conflict("the inspectors of county %s in batch %s are being matched now", c.in.County, c.in.BatchID)
+			case c.matched || c.phase != "awaiting_match":
+				return conflict("the inspectors of county %s in batch %s are already matched (the county is %s)", c.in.County, c.in.BatchID, phaseWords[c.phase])
 			}
 			if r.By.Role != "county_officer" || r.By.County != c.in.County {
 				return rejectForbidden("only a county officer of %s runs its match", c.in.County)

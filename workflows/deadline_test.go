@@ -231,7 +231,7 @@ func TestBeaconValidation(t *testing.T) {
 		h.rejected("batch/B1", UpdateBeacon, "a\tb", "beacon")
 	})
 	h.at(time.Date(2026, 3, 2, 10, 30, 0, 0, china), func() {
-		h.rejected("batch/B1", UpdateBeacon, "late", "takes no beacon")
+		h.rejected("batch/B1", UpdateBeacon, "late", "batch B1 is with its counties (matching and inspections) and takes no beacon now")
 	})
 	h.resultAndApprove(time.Date(2026, 3, 12, 10, 0, 0, 0, china), time.Date(2026, 3, 13, 10, 0, 0, 0, china), "no_problem")
 	h.run()

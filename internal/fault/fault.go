@@ -23,7 +23,26 @@ const (
 	PreconditionFailed                 // 412: If-Match names a stale version
 	TooLarge                           // 413
 	PreconditionNeeded                 // 428: If-Match is required
+	// NotReady is a conflict that passes by itself: the step the caller
+	// asks for is about to open (a workflow starting, a freeze finishing).
+	// 409 with Retry-After: "try again", never "already done".
+	NotReady
+	// Unavailable is the server's own dependency too slow to answer in
+	// time (a workflow query timing out): 503 with Retry-After.
+	Unavailable
 )
+
+// RetryAfter is how long a caller waits before repeating a request that
+// met a fault of kind, or 0 when repeating it unchanged cannot help.
+func RetryAfter(kind Kind) int {
+	switch kind {
+	case NotReady:
+		return 1
+	case Unavailable:
+		return 5
+	}
+	return 0
+}
 
 // Problem names one wrong input: a field of a request body, or a row and
 // column of an imported file.
