@@ -17,6 +17,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/library"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -159,7 +160,22 @@ func (s *Server) postResult(c *gin.Context) {
 		return
 	}
 	var revision int
-	r := inspection.Result{Code: body.ResultCode, Method: body.Method, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}
+	r := inspection.Result{Code: body.ResultCode, Method: body.Method, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}.Canonical()
+	// The item list says how each item is checked (ZR-08: on site only).
+	if library.Methods.Chinese(r.Method) != "" {
+		if err := s.visibleTask(c, c.Param("id"), c.Param("key")); err != nil {
+			s.fail(c, err)
+			return
+		}
+		items, err := library.NewStore(s.d.DB).DrawnItemMethods(c.Request.Context(), c.Param("id"), c.Param("key"))
+		if err == nil {
+			err = inspection.CheckMethod(r.Method, items)
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
 	s.taskUpdate(c, workflows.UpdateResult, r, &revision)
 }
 
@@ -189,7 +205,7 @@ func (s *Server) postFollowUp(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	f := inspection.FollowUpEntry{CompletedOn: body.CompletedOn, Actions: body.Actions, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}
+	f := inspection.FollowUpEntry{CompletedOn: body.CompletedOn, Actions: body.Actions, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}.Canonical()
 	s.taskUpdate(c, workflows.UpdateFollowUp, f, nil)
 }
 

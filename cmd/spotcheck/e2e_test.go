@@ -296,7 +296,12 @@ func TestBatchEndToEnd(t *testing.T) {
 	for _, task := range []map[string]any{reminded} {
 		path := "/api/v1/batches/" + id + "/tasks/" + task["object_key"].(string)
 		tok := officers[task["county"].(string)]
-		call("POST", path+"/result", tok, map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusOK)
+		// ZR-01 is checked on site or in writing, never by online monitoring;
+		// codes and methods may be written in Chinese and are stored as codes.
+		if p := call("POST", path+"/result", tok, map[string]any{"result_code": "未发现问题", "method": "网络监测"}, http.StatusBadRequest); !strings.Contains(fmt.Sprint(p["errors"]), "is not a method of item ZR-01") {
+			t.Errorf("an online result on ZR-01: %v", p)
+		}
+		call("POST", path+"/result", tok, map[string]any{"result_code": "未发现问题", "method": "实地检查"}, http.StatusOK)
 		call("POST", path+"/review", tok, map[string]any{"approve": true}, http.StatusOK)
 	}
 	eventually("the escalation of the late result", func() bool {
@@ -496,6 +501,12 @@ func checkArchive(t *testing.T, url, token, dbURL, id string) {
 		t.Errorf("archive verify %s: %v\n%s", url, err, out)
 	}
 	dir := t.TempDir()
+	defer func() {
+		if b, _ := os.ReadFile(filepath.Join(dir, "results.csv")); strings.Contains(string(b), "实地检查") || strings.Contains(string(b), "未发现问题") ||
+			!strings.Contains(string(b), "no_problem,on_site") {
+			t.Errorf("results are not stored as codes:\n%s", b)
+		}
+	}()
 	if out, err := cli("archive", "export", "--batch", id, "--dir", dir, "--database-url", dbURL); err != nil {
 		t.Fatalf("archive export: %v\n%s", err, out)
 	}

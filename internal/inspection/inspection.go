@@ -6,6 +6,7 @@
 package inspection
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,6 +53,79 @@ var problemCodes = map[string]bool{
 func FindsProblem(code string) bool { return problemCodes[code] }
 
 // ResultChinese returns the Chinese term of a result code.
+// CanonicalResult maps a result code or its Chinese term to the code.
+func CanonicalResult(s string) (string, bool) { return canonical(ResultCodes, s) }
+
+// CanonicalAction maps a follow-up action code or its Chinese term to the
+// code.
+func CanonicalAction(s string) (string, bool) { return canonical(FollowUpActions, s) }
+
+func canonical(list []struct{ Code, Chinese string }, s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	for _, e := range list {
+		if s == e.Code || s == e.Chinese {
+			return e.Code, true
+		}
+	}
+	return "", false
+}
+
+// Canonical returns r with its code and method written as codes, when they
+// were given as codes or Chinese terms; unknown ones stay as they are, for
+// CheckResult to name.
+func (r Result) Canonical() Result {
+	if c, ok := CanonicalResult(r.Code); ok {
+		r.Code = c
+	}
+	if m, ok := library.Methods.Canonical(r.Method); ok {
+		r.Method = m
+	}
+	return r
+}
+
+// Canonical returns f with its actions written as codes.
+func (f FollowUpEntry) Canonical() FollowUpEntry {
+	actions := make([]string, len(f.Actions))
+	for i, a := range f.Actions {
+		actions[i] = a
+		if c, ok := CanonicalAction(a); ok {
+			actions[i] = c
+		}
+	}
+	f.Actions = actions
+	return f
+}
+
+// CheckMethod refuses a method that none of the object's items allows
+// (an item's methods are part of the published item list). No items (a
+// targeted case) allows any known method.
+func CheckMethod(method string, items []library.ItemMethods) error {
+	if len(items) == 0 {
+		return nil
+	}
+	var allowed []string
+	for _, it := range items {
+		for _, m := range it.Methods {
+			if m == method {
+				return nil
+			}
+			if !slices.Contains(allowed, m) {
+				allowed = append(allowed, m)
+			}
+		}
+	}
+	names := make([]string, len(allowed))
+	for i, m := range allowed {
+		names[i] = m + " (" + library.Methods.Chinese(m) + ")"
+	}
+	codes := make([]string, len(items))
+	for i, it := range items {
+		codes[i] = it.Code
+	}
+	return fault.Field("method", "%s (%s) is not a method of item %s; allowed: %s", method, library.Methods.Chinese(method),
+		strings.Join(codes, ", "), strings.Join(names, ", "))
+}
+
 func ResultChinese(code string) string {
 	for _, r := range ResultCodes {
 		if r.Code == code {
@@ -123,7 +197,7 @@ func CheckResult(r Result, county string, team []string) error {
 	if ResultChinese(r.Code) == "" {
 		ps = append(ps, fault.Problem{Field: "result_code", Message: "unknown result code " + quote(r.Code) + "; known: " + codes(ResultCodes)})
 	}
-	if _, ok := library.Methods.Canonical(r.Method); !ok || r.Method == "" {
+	if library.Methods.Chinese(r.Method) == "" {
 		ps = append(ps, fault.Problem{Field: "method", Message: "unknown inspection method " + quote(r.Method) + "; known: " + strings.Join(library.Methods.Codes(), ", ")})
 	}
 	if len(r.Notes) > 4000 {
