@@ -103,6 +103,15 @@ func watchDuty(ctx workflow.Context, d *duty, done func() bool, rearm *bool, h d
 		d.Lapsed = append(d.Lapsed, *d.Plan.Due)
 		h.lapse(ctx, d)
 	}
+	// An entry whose deadline had passed before it was even planned (a
+	// follow-up reported completed weeks ago, entered today) is late though
+	// no timer saw it lapse. Versioned: histories from before the rule
+	// replay as they ran.
+	if d.Plan.Due != nil && len(d.Lapsed) == 0 && workday.DateOf(workflow.Now(ctx)).After(*d.Plan.Due) &&
+		workflow.GetVersion(ctx, "late-on-arrival", workflow.DefaultVersion, 1) == 1 {
+		d.Lapsed = append(d.Lapsed, *d.Plan.Due)
+		h.lapse(ctx, d)
+	}
 	d.Met = true
 	return nil
 }

@@ -175,6 +175,33 @@ func TestFollowUpEntryDeadline(t *testing.T) {
 	}
 }
 
+// TestLateFollowUpEntryOnArrival: a follow-up reported completed 40 days
+// ago and entered at once was due on 2026-05-09 (a make-up Saturday), long
+// before it was entered; it goes to
+// the ledger although no timer ever ran for it.
+func TestLateFollowUpEntryOnArrival(t *testing.T) {
+	h := oneObject(t)
+	id := ObjectWorkflowID("B1", "K1")
+	h.resultAndApprove(time.Date(2026, 3, 12, 10, 0, 0, 0, china), time.Date(2026, 3, 13, 10, 0, 0, 0, china), "pending_follow_up")
+	h.at(time.Date(2026, 5, 25, 9, 0, 0, 0, china), func() {
+		h.rejected(id, UpdateFollowUp, inspection.FollowUpEntry{CompletedOn: "2026-03-09", Actions: []string{"order_correction"}, EnteredBy: officer},
+			"2026-03-09 is before the inspection that found the problems (2026-03-10)")
+	})
+	h.at(time.Date(2026, 5, 25, 10, 0, 0, 0, china), func() {
+		h.update(id, UpdateFollowUp, inspection.FollowUpEntry{CompletedOn: "2026-04-15", Actions: []string{"order_correction"}, EnteredBy: officer})
+	})
+	h.run()
+	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyFollowUpEntry || h.rec.lapses[0].Due != day("2026-05-09") {
+		t.Fatalf("late follow-up entry not in the ledger: %+v", h.rec.lapses)
+	}
+	if len(h.rec.resolved) != 1 || h.rec.resolved[0].Duty != DutyFollowUpEntry {
+		t.Errorf("the late entry is not resolved with its days late: %+v", h.rec.resolved)
+	}
+	if r := h.rec.tasks["K1"]; r.Stage != inspection.Closed {
+		t.Errorf("stage %s", r.Stage)
+	}
+}
+
 // TestPublicationDeadlineAcrossNationalDay: a result approved on
 // 2026-09-17 must be public by 2026-10-21; publication failing until after
 // then is escalated.

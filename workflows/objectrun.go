@@ -182,6 +182,9 @@ func (o *objectRun) checkFollowUp(ctx workflow.Context, f inspection.FollowUpEnt
 	if day.After(workday.DateOf(workflow.Now(ctx))) {
 		return invalid(fault.Field("completed_on", "%s is in the future", day))
 	}
+	if o.inspectedOn != nil && day.Before(*o.inspectedOn) {
+		return invalid(fault.Field("completed_on", "%s is before the inspection that found the problems (%s)", day, *o.inspectedOn))
+	}
 	if o.followUpDone != nil && *o.followUpDone != day {
 		return invalid(fault.Field("completed_on", "the follow-up was reported completed on %s", *o.followUpDone))
 	}
