@@ -21,10 +21,9 @@ func (s *Store) DrawnItemMethods(ctx context.Context, batchID, objectKey string)
 	err := s.db.SelectContext(ctx, &list, `
 		SELECT ci.code, ci.methods
 		  FROM batch_objects bo
-		  JOIN batches b ON b.id = bo.batch_id
-		  CROSS JOIN LATERAL jsonb_array_elements(b.rules->'items') AS it
-		  JOIN check_items ci ON ci.code = it->>'code' AND ci.version = (it->>'version')::int
-		 WHERE bo.batch_id = $1 AND bo.object_key = $2 AND ci.code = ANY (bo.item_codes)
+		  JOIN batch_items bi ON bi.batch_id = bo.batch_id AND bi.item_code = ANY (bo.item_codes)
+		  JOIN check_items ci ON ci.code = bi.item_code AND ci.version = bi.item_version
+		 WHERE bo.batch_id = $1 AND bo.object_key = $2
 		 ORDER BY ci.code`, batchID, objectKey)
 	if err != nil {
 		return nil, fmt.Errorf("read the items of object %s in batch %s: %w", objectKey, batchID, err)
