@@ -26,6 +26,10 @@ type MatchResult struct {
 	Teams     map[string][]string `json:"teams"`
 	Round     int                 `json:"round"`
 	MatchSeed string              `json:"match_seed"`
+	// SetAside are the county's objects left out of the match (no
+	// inspector of the county may inspect them); they have no team and are
+	// the city's exceptions.
+	SetAside []string `json:"set_aside,omitempty"`
 }
 
 // Matcher runs and stores a county's match (DRAW-SPEC §2); an infeasible

@@ -19,6 +19,44 @@ func (s *Server) matchRoutes(v1 *gin.RouterGroup) {
 	readers := requireRole(auth.Auditor, auth.Admin, auth.Coordinator)
 	v1.GET("/batches/:id/counties/:county/match-proof", readers, h.proof)
 	v1.GET("/batches/:id/counties/:county/match-proofs", readers, h.list)
+	v1.POST("/batches/:id/counties/:county/set-asides", requireRole(auth.CountyOfficer), countyOfRoute(), h.setAside)
+	v1.GET("/batches/:id/set-asides", requireRole(auth.Auditor, auth.Admin, auth.Coordinator, auth.CountyOfficer), h.setAsides)
+}
+
+// setAside leaves one drawn object out of the county's match, before it
+// runs, when nobody of the county may inspect it; the city takes it as an
+// exception.
+func (h *matchAPI) setAside(c *gin.Context) {
+	var body struct {
+		ObjectKey string `json:"object_key"`
+		Reason    string `json:"reason"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	got, err := h.m.SetAside(c.Request.Context(), matching.SetAsideInput{BatchID: c.Param("id"), County: c.Param("county"),
+		ObjectKey: body.ObjectKey, Reason: body.Reason, By: actorOf(c)})
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, got)
+}
+
+// setAsides lists a batch's objects set aside (the city's exceptions); a
+// county officer sees their county's.
+func (h *matchAPI) setAsides(c *gin.Context) {
+	if _, err := checkQuery(c); err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	list, err := h.m.SetAsides(c.Request.Context(), c.Param("id"), principalOf(c).Scope().County)
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": list})
 }
 
 type matchAPI struct {

@@ -122,7 +122,7 @@ var scopeMatrix = map[string]string{
 	"listTasks": "ACDUki", "getTask": "ACDUki",
 	"postInspected": "ki", "postResult": "ki", "postFollowUp": "ki", "postReview": "k", "postReplacement": "k", "postExtension": "AC",
 	"getArchive": "ACU", "getArchiveFile": "ACU", "listAccountability": "ACUK",
-	"getMatchProof": "ACU", "listMatchProofs": "ACU",
+	"getMatchProof": "ACU", "postSetAside": "k", "listSetAsides": "ACUK", "listMatchProofs": "ACU",
 
 	"createPlan": "ACdk", "listPlans": "ACDKIU", "getPlan": "ACDKIU", "updatePlan": "ACdk", "submitPlan": "ACdk",
 	"returnPlan": "AC", "approvePlan": "AC", "publishPlan": "AC", "startPlan": "AC", "pausePlan": "AC", "resumePlan": "AC",

@@ -168,6 +168,12 @@ func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 		// Track every object; partitions keep each workflow far below
 		// Temporal's limit of pending children.
 		c.phase = "tracking"
+		for _, k := range sortedKeys(c.objects) {
+			if c.objects[k] == inspection.SetAside {
+				c.notice(ctx, "set-aside/"+in.BatchID+"/"+k, "city_coordinator", "exception",
+					fmt.Sprintf("批次 %s %s 的检查对象 %s 无可匹配的执法检查人员，已移出本县匹配，请跨县调配人员或作为定向检查处理", in.BatchID, in.County, k))
+			}
+		}
 		for i, part := range partition(in, teams) {
 			child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID:        fmt.Sprintf("%s/part/%d", CountyWorkflowID(in.BatchID, in.County), i),
@@ -337,12 +343,17 @@ func partition(in CountyInput, teams map[string][]string) []PartitionInput {
 		end := min(start+maxObjectsPerWorker, len(in.Objects))
 		var p PartitionInput
 		for _, key := range in.Objects[start:end] {
+			if _, ok := teams[key]; !ok {
+				continue // set aside before the match: no team, not tracked here
+			}
 			p.Objects = append(p.Objects, ObjectInput{
 				BatchID: in.BatchID, County: in.County, ObjectKey: key, Team: teams[key],
 				InspectionEnd: in.InspectionEnd, Policy: in.Policy,
 			})
 		}
-		parts = append(parts, p)
+		if len(p.Objects) > 0 {
+			parts = append(parts, p)
+		}
 	}
 	return parts
 }

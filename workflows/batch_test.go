@@ -71,6 +71,8 @@ type fakeMatcher struct {
 	calls      []activities.MatchInput
 	infeasible bool
 	shares     []activities.CountyShare
+	// setAside are objects the county set aside before matching.
+	setAside map[string]bool
 }
 
 func (m *fakeMatcher) MatchCounty(_ context.Context, in activities.MatchInput) (activities.MatchResult, error) {
@@ -84,11 +86,18 @@ func (m *fakeMatcher) MatchCounty(_ context.Context, in activities.MatchInput) (
 	for _, s := range m.shares {
 		if s.County == in.County {
 			for _, k := range s.Objects {
-				teams[k] = []string{"I1", "I2"}
+				if !m.setAside[k] {
+					teams[k] = []string{"I1", "I2"}
+				}
 			}
 		}
 	}
-	return activities.MatchResult{Teams: teams, Round: 1}, nil
+	var aside []string
+	for k := range m.setAside {
+		aside = append(aside, k)
+	}
+	sort.Strings(aside)
+	return activities.MatchResult{Teams: teams, Round: 1, SetAside: aside}, nil
 }
 
 // recorder captures what the workflows wrote and sent.

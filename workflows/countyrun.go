@@ -45,7 +45,7 @@ func (c *countyRun) allClosed() bool {
 		return false
 	}
 	for _, s := range c.objects {
-		if s != inspection.Closed {
+		if !inspection.Final(s) {
 			return false
 		}
 	}
@@ -116,6 +116,12 @@ func (c *countyRun) runMatch(ctx workflow.Context, req activities.MatchInput) (a
 		return res, err
 	}
 	c.teams, c.matched = res.Teams, true
+	// Objects nobody of the county may inspect were set aside before the
+	// match: final here, the city's exceptions.
+	for _, k := range res.SetAside {
+		c.objects[k] = inspection.SetAside
+		c.changed = true
+	}
 	return res, nil
 }
 

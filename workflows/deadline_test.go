@@ -294,3 +294,28 @@ func TestTaskRecordsUnscheduledYear(t *testing.T) {
 		t.Errorf("closed task (stage %s) still records unscheduled year %d", last.Stage, last.UnscheduledYear)
 	}
 }
+
+// TestSetAsideObjectDoesNotBlockItsCounty: K2 was set aside before the
+// match (nobody may inspect it); the county is matched without it, the city
+// is told, and the batch closes when K1 does.
+func TestSetAsideObjectDoesNotBlockItsCounty(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1", "K2"}}})
+	h.matcher.setAside = map[string]bool{"K2": true}
+	h.at(start.Add(2*time.Hour), func() { h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}) })
+	h.at(time.Date(2026, 3, 10, 17, 0, 0, 0, china), func() {
+		h.update(ObjectWorkflowID("B1", "K1"), UpdateInspected, Inspected{CompletedOn: day("2026-03-10"), By: inspector})
+	})
+	h.resultAndApprove(time.Date(2026, 3, 12, 10, 0, 0, 0, china), time.Date(2026, 3, 13, 10, 0, 0, 0, china), "no_problem")
+	p := h.run()
+	if p.Phase != "archived" || p.Total.Stages[inspection.SetAside] != 1 || p.Total.Stages[inspection.Closed] != 1 {
+		t.Errorf("progress = %+v", p.Total)
+	}
+	if _, ok := h.rec.tasks["K2"]; ok {
+		t.Error("a set-aside object was tracked by an object workflow")
+	}
+	ex := h.rec.noticesOf("exception")
+	if len(ex) != 1 || ex[0].Role != "city_coordinator" || !strings.Contains(ex[0].Body, "K2") {
+		t.Errorf("exception notices = %+v", ex)
+	}
+}

@@ -17,6 +17,7 @@ type notice struct {
 
 var subjects = map[string]string{
 	"assigned":   "双随机抽查任务已分配",
+	"exception":  "双随机抽查例外事项",
 	"reminder":   "双随机抽查期限提醒",
 	"escalation": "双随机抽查逾期督办",
 	"calendar":   "工作日历需要补充",

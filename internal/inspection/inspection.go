@@ -159,10 +159,17 @@ const (
 	Published     Stage = "published"      // public; follow-up may still be open
 	FollowUp      Stage = "follow_up"      // problems found, follow-up open
 	Closed        Stage = "closed"         // nothing left to do
+	// SetAside: no inspector of the county may inspect it; set aside before
+	// the match and handed to the city as an exception (staffed across
+	// counties or handled as a targeted case). Final for the batch.
+	SetAside Stage = "set_aside"
 )
 
+// Final reports whether a task at stage s needs nothing more in its batch.
+func Final(s Stage) bool { return s == Closed || s == SetAside }
+
 // Stages lists every stage in order, for progress tables.
-var Stages = []Stage{AwaitingMatch, Assigned, Inspected, ResultEntered, Returned, Approved, Published, FollowUp, Closed}
+var Stages = []Stage{AwaitingMatch, Assigned, Inspected, ResultEntered, Returned, Approved, Published, FollowUp, Closed, SetAside}
 
 // Actor is who makes an entry: a county officer of the object's county or
 // one of the inspectors matched to it.
@@ -292,6 +299,7 @@ func quote(s string) string { return `"` + s + `"` }
 var StageNames = map[Stage]string{
 	AwaitingMatch: "待匹配", Assigned: "检查中", Inspected: "待录入结果", ResultEntered: "待审核",
 	Returned: "退回修改", Approved: "待公示", Published: "已公示", FollowUp: "后续监管中", Closed: "已办结",
+	SetAside: "已移出（例外处理）",
 }
 
 // DutyNames are the duties with deadlines (as the accountability ledger

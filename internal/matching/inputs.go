@@ -105,8 +105,9 @@ type drawnObject struct {
 func loadObjects(ctx context.Context, q sqlx.QueryerContext, batchID, county, object string) ([]drawnObject, error) {
 	var objs []drawnObject
 	if err := sqlx.SelectContext(ctx, q, &objs, `
-		SELECT object_key, item_codes FROM batch_objects
+		SELECT object_key, item_codes FROM batch_objects b
 		WHERE batch_id = $1 AND county_code = $2 AND ($3 = '' OR object_key = $3)
+		  AND NOT EXISTS (SELECT 1 FROM match_set_asides s WHERE s.batch_id = b.batch_id AND s.object_key = b.object_key)
 		ORDER BY position`, batchID, county, object); err != nil {
 		return nil, fmt.Errorf("read the drawn objects of batch %s in county %s: %w", batchID, county, err)
 	}

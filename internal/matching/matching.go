@@ -134,8 +134,18 @@ func (s *Service) MatchCounty(ctx context.Context, in activities.MatchInput) (ac
 		if err != nil {
 			return err
 		}
-		if len(objs) == 0 {
+		var setAside []SetAside
+		if err := tx.SelectContext(ctx, &setAside, setAsideQuery+` WHERE batch_id = $1 AND county_code = $2 ORDER BY object_key`,
+			in.BatchID, in.County); err != nil {
+			return fmt.Errorf("read the objects set aside in county %s of batch %s: %w", in.County, in.BatchID, err)
+		}
+		if len(objs) == 0 && len(setAside) == 0 {
 			return fault.New(fault.NotFound, "batch %s has no drawn object assigned to county %s", in.BatchID, in.County)
+		}
+		if len(objs) == 0 {
+			// Every object was set aside: nothing to match, nothing stored.
+			res = activities.MatchResult{Teams: map[string][]string{}, Round: 1, SetAside: setAsideKeys(setAside)}
+			return nil
 		}
 		pool, err := loadPool(ctx, tx, in.County, in.InspectionEnd)
 		if err != nil {
@@ -161,12 +171,13 @@ func (s *Service) MatchCounty(ctx context.Context, in activities.MatchInput) (ac
 			case err != nil:
 				return inputFault(err, d)
 			}
-			proofs[i] = Proof{Kind: KindMatch, BatchID: in.BatchID, DepartmentCode: d.department, Proof: mp}
+			proofs[i] = Proof{Kind: KindMatch, BatchID: in.BatchID, DepartmentCode: d.department, Proof: mp, SetAside: setAside}
 		}
 		if unstaffed != nil {
 			return infeasible(in.BatchID, in.County, unstaffed)
 		}
 		res, err = storeMatch(ctx, tx, in, by, digest, proofs)
+		res.SetAside = setAsideKeys(setAside)
 		return err
 	})
 	if err != nil {
@@ -358,7 +369,19 @@ func storedResult(ctx context.Context, q sqlx.QueryerContext, batchID, county st
 		batchID, county); err != nil {
 		return res, fmt.Errorf("read the match seed of county %s in batch %s: %w", county, batchID, err)
 	}
+	if err := sqlx.SelectContext(ctx, q, &res.SetAside, `
+		SELECT object_key FROM match_set_asides WHERE batch_id = $1 AND county_code = $2 ORDER BY object_key`, batchID, county); err != nil {
+		return res, fmt.Errorf("read the objects set aside in county %s of batch %s: %w", county, batchID, err)
+	}
 	return res, nil
+}
+
+func setAsideKeys(list []SetAside) []string {
+	var keys []string
+	for _, s := range list {
+		keys = append(keys, s.ObjectKey)
+	}
+	return keys
 }
 
 func (s *Service) inTx(ctx context.Context, f func(*sqlx.Tx) error) error {

@@ -43,6 +43,10 @@ type Proof struct {
 	Replaced    string   `json:"replaced,omitempty"`
 	Replacement string   `json:"replacement,omitempty"`
 	Reason      string   `json:"reason,omitempty"`
+	// SetAside lists the county's drawn objects left out of the match
+	// before it ran, with their reasons: they are not among Objects, so the
+	// proof recomputes over the others.
+	SetAside []SetAside `json:"set_aside,omitempty"`
 }
 
 // Verify recomputes a proof from its inputs and reports the first

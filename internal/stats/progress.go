@@ -127,7 +127,7 @@ func CountyPhase(c CountyProgress) string {
 	switch {
 	case c.Objects == 0:
 		return "starting"
-	case c.Stages[inspection.Closed] == c.Objects:
+	case c.Stages[inspection.Closed]+c.Stages[inspection.SetAside] == c.Objects:
 		return "done"
 	case c.Stages[inspection.AwaitingMatch] > 0:
 		return "awaiting_match"
