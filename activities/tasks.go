@@ -112,11 +112,11 @@ type ResultRecord struct {
 func (t *Tasks) SaveResult(ctx context.Context, r ResultRecord) error {
 	return t.audited(ctx, audit.Entry{Action: "result.enter", Entity: "task", EntityID: r.BatchID + "/" + r.ObjectKey, Actor: r.Result.EnteredBy.String(), Payload: r}, func(tx *sqlx.Tx) (sql.Result, error) {
 		return tx.ExecContext(ctx, `
-		INSERT INTO results (batch_id, object_key, revision, result_code, method, notes, problems_found, entered_by, entered_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		INSERT INTO results (batch_id, object_key, revision, result_code, method, notes, problems_found, entered_by, entered_at, suspected_crime)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (batch_id, object_key, revision) DO NOTHING`,
 			r.BatchID, r.ObjectKey, r.Revision, r.Result.Code, r.Result.Method, r.Result.Notes,
-			inspection.FindsProblem(r.Result.Code), r.Result.EnteredBy.String(), r.At)
+			inspection.FindsProblem(r.Result.Code), r.Result.EnteredBy.String(), r.At, r.Result.SuspectedCrime)
 	})
 }
 
@@ -170,6 +170,28 @@ func (t *Tasks) SaveFollowUp(ctx context.Context, r FollowUpRecord) error {
 			entered_by = EXCLUDED.entered_by, entered_at = EXCLUDED.entered_at
 		WHERE follow_ups.entered_at IS NULL`,
 			r.BatchID, r.ObjectKey, r.CompletedOn.String(), pq.Array(nonNil(r.Entry.Actions)), r.Entry.Notes, enteredBy, enteredAt)
+	})
+}
+
+// TransferRecord is the transfer of a suspected crime to a judicial organ.
+type TransferRecord struct {
+	BatchID       string       `json:"batch_id"`
+	ObjectKey     string       `json:"object_key"`
+	Organ         string       `json:"organ"`
+	TransferredOn workday.Date `json:"transferred_on"`
+	DocumentNo    string       `json:"document_no"`
+	By            string       `json:"by"`
+	At            time.Time    `json:"at"`
+}
+
+// SaveTransfer records the transfer once.
+func (t *Tasks) SaveTransfer(ctx context.Context, r TransferRecord) error {
+	return t.audited(ctx, audit.Entry{Action: "judicial_transfer.enter", Entity: "task", EntityID: r.BatchID + "/" + r.ObjectKey, Actor: r.By, Payload: r}, func(tx *sqlx.Tx) (sql.Result, error) {
+		return tx.ExecContext(ctx, `
+		INSERT INTO judicial_transfers (batch_id, object_key, organ, transferred_on, document_no, entered_by, entered_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (batch_id, object_key) DO NOTHING`,
+			r.BatchID, r.ObjectKey, r.Organ, r.TransferredOn.String(), r.DocumentNo, r.By, r.At)
 	})
 }
 

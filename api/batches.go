@@ -88,6 +88,9 @@ type policyRequest struct {
 	// ProgressSeconds gathers a county's changes for this long before it
 	// reports them to the batch (default 60).
 	ProgressSeconds *int `json:"progress_seconds,omitempty"`
+	// JudicialTransferDays: a suspected crime is transferred within this
+	// many working days of its result's approval (default 5).
+	JudicialTransferDays *int `json:"judicial_transfer_days,omitempty"`
 }
 
 func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
@@ -111,6 +114,7 @@ func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
 		set(&p.ResultEntryDays, q.ResultEntryDays)
 		set(&p.FollowUpEntryDays, q.FollowUpEntryDays)
 		set(&p.PublicationDays, q.PublicationDays)
+		set(&p.JudicialTransferDays, q.JudicialTransferDays)
 		if q.BeaconWaitMinutes != nil {
 			p.BeaconWait = time.Duration(*q.BeaconWaitMinutes) * time.Minute
 		}

@@ -39,6 +39,7 @@ func (s *Server) lifecycleRoutes(v1, pub *gin.RouterGroup) {
 	v1.POST("/batches/:id/tasks/:key/review", requireRole(auth.CountyOfficer), s.postReview)
 	v1.POST("/batches/:id/tasks/:key/follow-up", officers, s.postFollowUp)
 	v1.POST("/batches/:id/tasks/:key/replacements", requireRole(auth.CountyOfficer), s.postReplacement)
+	v1.POST("/batches/:id/tasks/:key/judicial-transfer", requireRole(auth.CountyOfficer), s.postTransfer)
 	v1.POST("/batches/:id/tasks/:key/extensions", coordinators, s.postExtension)
 	v1.GET("/batches/:id/archive", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getArchive)
 	v1.GET("/batches/:id/archive/:name", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getArchiveFile)
@@ -151,16 +152,18 @@ func (s *Server) postInspected(c *gin.Context) {
 
 func (s *Server) postResult(c *gin.Context) {
 	var body struct {
-		ResultCode string `json:"result_code"`
-		Method     string `json:"method"`
-		Notes      string `json:"notes"`
+		ResultCode     string `json:"result_code"`
+		Method         string `json:"method"`
+		Notes          string `json:"notes"`
+		SuspectedCrime bool   `json:"suspected_crime"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
 		s.fail(c, err)
 		return
 	}
 	var revision int
-	r := inspection.Result{Code: body.ResultCode, Method: body.Method, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}.Canonical()
+	r := inspection.Result{Code: body.ResultCode, Method: body.Method, Notes: body.Notes, SuspectedCrime: body.SuspectedCrime,
+		EnteredBy: actorFrom(principalOf(c))}.Canonical()
 	// The item list says how each item is checked (ZR-08: on site only).
 	if library.Methods.Chinese(r.Method) != "" {
 		if err := s.visibleTask(c, c.Param("id"), c.Param("key")); err != nil {
@@ -207,6 +210,22 @@ func (s *Server) postFollowUp(c *gin.Context) {
 	}
 	f := inspection.FollowUpEntry{CompletedOn: body.CompletedOn, Actions: body.Actions, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}.Canonical()
 	s.taskUpdate(c, workflows.UpdateFollowUp, f, nil)
+}
+
+// postTransfer records the transfer of a suspected crime to a judicial
+// organ (移送司法机关), due within the policy's days of the result's approval.
+func (s *Server) postTransfer(c *gin.Context) {
+	var body struct {
+		Organ         string       `json:"organ"`
+		TransferredOn workday.Date `json:"transferred_on"`
+		DocumentNo    string       `json:"document_no"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.taskUpdate(c, workflows.UpdateTransfer, workflows.JudicialTransfer{Organ: body.Organ, TransferredOn: body.TransferredOn,
+		DocumentNo: body.DocumentNo, By: actorFrom(principalOf(c))}, nil)
 }
 
 // postReplacement replaces one inspector of a task's team (sick, a

@@ -120,7 +120,7 @@ var scopeMatrix = map[string]string{
 	"createBatch": "ACD", "simulateDraw": "ACD", "listBatches": "ACDKIU", "getBatch": "ACDKIU",
 	"listDrawnObjects": "ACDKU", "postBeacon": "AC", "getProgress": "ACDKU", "postMatch": "k",
 	"listTasks": "ACDUki", "getTask": "ACDUki",
-	"postInspected": "ki", "postResult": "ki", "postFollowUp": "ki", "postReview": "k", "postReplacement": "k", "postExtension": "AC",
+	"postInspected": "ki", "postResult": "ki", "postFollowUp": "ki", "postReview": "k", "postReplacement": "k", "postTransfer": "k", "postExtension": "AC",
 	"getArchive": "ACU", "getArchiveFile": "ACU", "listAccountability": "ACUK",
 	"getMatchProof": "ACU", "postSetAside": "k", "listSetAsides": "ACUK", "listMatchProofs": "ACU",
 

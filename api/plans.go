@@ -106,15 +106,19 @@ type policyView struct {
 	ReminderOffsets   []int  `json:"reminder_offsets"`
 	ReminderTime      string `json:"reminder_time"`
 	ProgressSeconds   int    `json:"progress_seconds"`
+	// JudicialTransferDays is 0 for plans from before the rule: the
+	// default applies.
+	JudicialTransferDays int `json:"judicial_transfer_days"`
 }
 
 func viewPolicy(p workflows.Policy) *policyView {
 	return &policyView{
 		BeaconWaitMinutes: int(p.BeaconWait / time.Minute), AutoMatchDays: p.AutoMatchDays,
 		ResultEntryDays: p.ResultEntryDays, FollowUpEntryDays: p.FollowUpEntryDays, PublicationDays: p.PublicationDays,
-		ReminderOffsets: p.ReminderOffsets,
-		ReminderTime:    fmt.Sprintf("%02d:%02d", int(p.ReminderTime/time.Hour), int(p.ReminderTime%time.Hour/time.Minute)),
-		ProgressSeconds: int(p.ProgressEvery / time.Second),
+		ReminderOffsets:      p.ReminderOffsets,
+		ReminderTime:         fmt.Sprintf("%02d:%02d", int(p.ReminderTime/time.Hour), int(p.ReminderTime%time.Hour/time.Minute)),
+		ProgressSeconds:      int(p.ProgressEvery / time.Second),
+		JudicialTransferDays: p.JudicialTransferDays,
 	}
 }
 

@@ -277,10 +277,25 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 		o.move(ctx, inspection.Returned)
 	}
 	o.move(ctx, inspection.Approved)
+	today := workday.DateOf(workflow.Now(ctx))
+
+	// 移送司法机关: a suspected crime is transferred within days of the
+	// approval; its deadline runs beside publication and follow-up, and the
+	// object closes only once it is met. Versioned: older histories have no
+	// such branch.
+	if o.result.SuspectedCrime && workflow.GetVersion(ctx, "judicial-transfer", workflow.DefaultVersion, 1) == 1 {
+		o.plan(ctx, DutyJudicialTransfer, activities.PlanInput{Start: &today, WorkingDays: in.Policy.transferDays()})
+		o.transferWatched = true
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			if err := o.awaitDuty(ctx, DutyJudicialTransfer, func() bool { return o.transferred }); err != nil {
+				workflow.GetLogger(ctx).Error("judicial transfer deadline", "error", err)
+			}
+			o.transferWatched = false
+		})
+	}
 
 	// 结果公示: public within 20 working days of the approved result. It is
 	// automatic; the deadline guards against publication failing.
-	today := workday.DateOf(workflow.Now(ctx))
 	o.plan(ctx, DutyPublication, activities.PlanInput{Start: &today, WorkingDays: in.Policy.PublicationDays})
 	published := workflow.ExecuteActivity(withPatience(ctx), tasks.Publish, activities.PublishInput{
 		BatchID: in.BatchID, ObjectKey: in.ObjectKey, At: workflow.Now(ctx)})
@@ -304,6 +319,9 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 		if err := o.awaitDuty(ctx, DutyFollowUpEntry, func() bool { return o.followUpEntered }); err != nil {
 			return err
 		}
+	}
+	if err := workflow.Await(ctx, func() bool { return !o.transferWatched }); err != nil {
+		return err
 	}
 	o.move(ctx, inspection.Closed)
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })

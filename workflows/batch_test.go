@@ -159,7 +159,7 @@ func newHarness(t testing.TB, start time.Time, shares []activities.CountyShare) 
 		}
 		return nil
 	})
-	for _, a := range []any{tasks.SaveResult, tasks.SaveReview, tasks.SaveFollowUp, tasks.SaveExtension} {
+	for _, a := range []any{tasks.SaveResult, tasks.SaveReview, tasks.SaveFollowUp, tasks.SaveExtension, tasks.SaveTransfer} {
 		env.OnActivity(a, mock.Anything, mock.Anything).Return(nil)
 	}
 	env.OnActivity(tasks.Publish, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PublishInput) error {

@@ -319,3 +319,65 @@ func TestSetAsideObjectDoesNotBlockItsCounty(t *testing.T) {
 		t.Errorf("exception notices = %+v", ex)
 	}
 }
+
+// suspectedCrime approves a result of K1 marked as a suspected crime on
+// 2026-03-13; its transfer is due 5 working days later, on 2026-03-20.
+func suspectedCrime(t *testing.T) *harness {
+	h := oneObject(t)
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(time.Date(2026, 3, 12, 10, 0, 0, 0, china), func() {
+		h.update(id, UpdateResult, inspection.Result{Code: "pending_follow_up", Method: "on_site", SuspectedCrime: true, EnteredBy: inspector})
+	})
+	h.at(time.Date(2026, 3, 13, 10, 0, 0, 0, china), func() { h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: officer}) })
+	h.at(time.Date(2026, 4, 20, 10, 0, 0, 0, china), func() {
+		h.update(id, UpdateFollowUp, inspection.FollowUpEntry{CompletedOn: "2026-04-20", Actions: []string{"judicial_transfer"}, EnteredBy: officer})
+	})
+	return h
+}
+
+// TestJudicialTransferInTime: recorded on time, no ledger entry; the
+// transfer is refused before the approval, without its fields, and twice.
+func TestJudicialTransferInTime(t *testing.T) {
+	h := suspectedCrime(t)
+	id := ObjectWorkflowID("B1", "K1")
+	transfer := JudicialTransfer{Organ: "嘉兴市公安局南湖区分局", TransferredOn: day("2026-03-18"), DocumentNo: "嘉南自然资移〔2026〕1号", By: officer}
+	h.at(time.Date(2026, 3, 12, 11, 0, 0, 0, china), func() { h.rejected(id, UpdateTransfer, transfer, "nothing to transfer") })
+	h.at(time.Date(2026, 3, 18, 10, 0, 0, 0, china), func() {
+		h.rejected(id, UpdateTransfer, JudicialTransfer{TransferredOn: day("2026-03-18"), By: officer}, "the transfer cannot be recorded")
+		h.rejected(id, UpdateTransfer, JudicialTransfer{Organ: "x", TransferredOn: day("2026-03-18"), DocumentNo: "1", By: inspector}, "only a county officer")
+		h.update(id, UpdateTransfer, transfer)
+	})
+	h.at(time.Date(2026, 3, 19, 10, 0, 0, 0, china), func() { h.rejected(id, UpdateTransfer, transfer, "already recorded") })
+	h.run()
+	for _, l := range h.rec.lapses {
+		t.Errorf("lapse %+v", l)
+	}
+	h.env.AssertActivityNumberOfCalls(t, "SaveTransfer", 1)
+	if r := h.rec.tasks["K1"]; r.Stage != inspection.Closed {
+		t.Errorf("stage %s", r.Stage)
+	}
+}
+
+// TestUntransferredCrimeIsALapse: no transfer by 2026-03-20 is an
+// accountability entry (seed 三(二)), escalated; the object closes once
+// the transfer is recorded, late.
+func TestUntransferredCrimeIsALapse(t *testing.T) {
+	h := suspectedCrime(t)
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(time.Date(2026, 5, 6, 10, 0, 0, 0, china), func() {
+		h.update(id, UpdateTransfer, JudicialTransfer{Organ: "嘉兴市公安局南湖区分局", TransferredOn: day("2026-05-06"), DocumentNo: "嘉南自然资移〔2026〕2号", By: officer})
+	})
+	h.run()
+	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyJudicialTransfer || h.rec.lapses[0].Due != day("2026-03-20") {
+		t.Fatalf("lapses = %+v", h.rec.lapses)
+	}
+	if len(h.rec.resolved) != 1 || h.rec.resolved[0].On != day("2026-05-06") {
+		t.Errorf("resolved = %+v", h.rec.resolved)
+	}
+	if n := len(h.rec.noticesOf("escalation")); n != 2 {
+		t.Errorf("%d escalations, want the county head and the city", n)
+	}
+	if r := h.rec.tasks["K1"]; r.Stage != inspection.Closed {
+		t.Errorf("stage %s", r.Stage)
+	}
+}

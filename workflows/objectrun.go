@@ -3,6 +3,8 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -33,6 +35,12 @@ type objectRun struct {
 	approvedCode    string
 	followUpDone    *workday.Date
 	followUpEntered bool
+	// transferred: the suspected crime was transferred; transferWatched
+	// ends when its duty is met. The transfer's deadline runs beside
+	// publication and follow-up, with its own re-arm flag.
+	transferred     bool
+	transferWatched bool
+	rearmTransfer   bool
 }
 
 func newObjectRun(in ObjectInput) *objectRun {
@@ -57,6 +65,7 @@ func (o *objectRun) register(ctx workflow.Context) error {
 		{UpdateFollowUp, o.onFollowUp, o.checkFollowUp},
 		{UpdateExtend, o.onExtend, o.checkExtend},
 		{UpdateReplace, o.onReplace, o.checkReplace},
+		{UpdateTransfer, o.onTransfer, o.checkTransfer},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
@@ -271,7 +280,11 @@ func (o *objectRun) onExtend(ctx workflow.Context, e Extension) (workday.Date, e
 		return workday.Date{}, err
 	}
 	d.Plan, d.Sent = p, 0
-	o.rearm = true
+	if e.Duty == DutyJudicialTransfer {
+		o.rearmTransfer = true
+	} else {
+		o.rearm = true
+	}
 	o.record(ctx)
 	return *p.Due, nil
 }
@@ -313,6 +326,53 @@ func (o *objectRun) onReplace(ctx workflow.Context, r Replacement) (activities.R
 	o.team = res.Team
 	o.record(ctx)
 	return res, nil
+}
+
+func (o *objectRun) checkTransfer(ctx workflow.Context, t JudicialTransfer) error {
+	if err := o.refuseWhileBusy(); err != nil {
+		return err
+	}
+	if o.approvedCode == "" || o.result == nil || !o.result.SuspectedCrime {
+		return conflict("object %s has no approved result marked as a suspected crime: there is nothing to transfer", o.in.ObjectKey)
+	}
+	if o.transferred {
+		return conflict("the transfer of object %s to the judicial organs is already recorded", o.in.ObjectKey)
+	}
+	if t.By.Role != "county_officer" || t.By.County != o.in.County {
+		return rejectForbidden("only a county officer of %s records the transfer of its cases", o.in.County)
+	}
+	var ps []fault.Problem
+	if n := utf8.RuneCountInString(strings.TrimSpace(t.Organ)); n == 0 || n > 200 {
+		ps = append(ps, fault.Problem{Field: "organ", Message: "name the judicial organ that received the case (at most 200 characters), e.g. 嘉兴市公安局南湖区分局"})
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(t.DocumentNo)); n == 0 || n > 100 {
+		ps = append(ps, fault.Problem{Field: "document_no", Message: "give the transfer document's number (at most 100 characters)"})
+	}
+	switch {
+	case !t.TransferredOn.IsValid():
+		ps = append(ps, fault.Problem{Field: "transferred_on", Message: "give the day of the transfer (YYYY-MM-DD)"})
+	case t.TransferredOn.After(workday.DateOf(workflow.Now(ctx))):
+		ps = append(ps, fault.Problem{Field: "transferred_on", Message: fmt.Sprintf("%s is in the future", t.TransferredOn)})
+	case o.inspectedOn != nil && t.TransferredOn.Before(*o.inspectedOn):
+		ps = append(ps, fault.Problem{Field: "transferred_on", Message: fmt.Sprintf("%s is before the inspection (%s)", t.TransferredOn, *o.inspectedOn)})
+	}
+	if err := fault.Invalids("the transfer cannot be recorded", ps); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+func (o *objectRun) onTransfer(ctx workflow.Context, t JudicialTransfer) error {
+	ctx = withIO(ctx) // handlers run on the root context
+	o.busy = UpdateTransfer
+	defer func() { o.busy = "" }()
+	rec := activities.TransferRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Organ: strings.TrimSpace(t.Organ),
+		TransferredOn: t.TransferredOn, DocumentNo: strings.TrimSpace(t.DocumentNo), By: t.By.String(), At: workflow.Now(ctx)}
+	if err := workflow.ExecuteActivity(ctx, tasks.SaveTransfer, rec).Get(ctx, nil); err != nil {
+		return err
+	}
+	o.transferred = true
+	return nil
 }
 
 func (o *objectRun) checkActor(a inspection.Actor) error {
@@ -360,7 +420,11 @@ func (o *objectRun) awaitDuty(ctx workflow.Context, name string, done func() boo
 				fmt.Sprintf("工作日历缺少 %d 年安排，批次 %s 检查对象 %s 的%s期限无法计算，请管理员补充", d.Plan.Unscheduled, o.in.BatchID, o.in.ObjectKey, dutyChinese[name]))
 		},
 	}
-	if err := watchDuty(ctx, d, done, &o.rearm, hooks); err != nil {
+	rearm := &o.rearm
+	if name == DutyJudicialTransfer {
+		rearm = &o.rearmTransfer
+	}
+	if err := watchDuty(ctx, d, done, rearm, hooks); err != nil {
 		return err
 	}
 	// An update handler may still be writing; the stage moves after it.

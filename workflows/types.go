@@ -18,14 +18,15 @@ const (
 	QueryProgress = "progress" // batch and county: counts by stage
 	QueryState    = "state"    // object: stage, team and deadlines
 
-	UpdateBeacon    = "beacon"    // batch: the public beacon for the draw
-	UpdateMatch     = "match"     // county: run the inspector match
-	UpdateInspected = "inspected" // object: inspection completed
-	UpdateResult    = "result"    // object: result entry
-	UpdateReview    = "review"    // object: approve or return a result
-	UpdateFollowUp  = "follow_up" // object: follow-up completed / entered
-	UpdateExtend    = "extend"    // object: a coordinator extends a deadline
-	UpdateReplace   = "replace"   // object: replace one inspector of the team
+	UpdateBeacon    = "beacon"            // batch: the public beacon for the draw
+	UpdateMatch     = "match"             // county: run the inspector match
+	UpdateInspected = "inspected"         // object: inspection completed
+	UpdateResult    = "result"            // object: result entry
+	UpdateReview    = "review"            // object: approve or return a result
+	UpdateFollowUp  = "follow_up"         // object: follow-up completed / entered
+	UpdateExtend    = "extend"            // object: a coordinator extends a deadline
+	UpdateReplace   = "replace"           // object: replace one inspector of the team
+	UpdateTransfer  = "judicial-transfer" // object: record the transfer of a suspected crime
 
 	signalObjectStage   = "object-stage"
 	signalCountyUpdate  = "county-progress"
@@ -40,6 +41,10 @@ const (
 	DutyResultEntry   = "result_entry"
 	DutyFollowUpEntry = "follow_up_entry"
 	DutyPublication   = "publication"
+	// DutyJudicialTransfer: a result approved as a suspected crime is
+	// transferred to the judicial organs (移送司法机关) within
+	// Policy.JudicialTransferDays working days of its approval.
+	DutyJudicialTransfer = "judicial_transfer"
 )
 
 // Policy holds the configurable rules of a batch (DOMAIN.md defaults).
@@ -60,6 +65,18 @@ type Policy struct {
 	// ProgressEvery gathers a county's stage changes into one report to the
 	// batch, so a burst of results is one signal, not hundreds.
 	ProgressEvery time.Duration `json:"progress_every"`
+	// JudicialTransferDays: a suspected crime is transferred within this
+	// many working days of its result's approval; 0 (batches from before
+	// the rule) means the default.
+	JudicialTransferDays int `json:"judicial_transfer_days,omitempty"`
+}
+
+// transferDays is the judicial transfer limit of p.
+func (p Policy) transferDays() int {
+	if p.JudicialTransferDays == 0 {
+		return DefaultPolicy().JudicialTransferDays
+	}
+	return p.JudicialTransferDays
 }
 
 // DefaultPolicy is the seed notice's and DOMAIN.md's rule set.
@@ -73,6 +90,9 @@ func DefaultPolicy() Policy {
 		ReminderOffsets:   []int{5, 1},
 		ReminderTime:      9 * time.Hour,
 		ProgressEvery:     time.Minute,
+		// 《行政执法机关移送涉嫌犯罪案件的规定》: approval within 3 days of the
+		// report, transfer within 24 hours of the approval.
+		JudicialTransferDays: 5,
 	}
 }
 
@@ -163,6 +183,16 @@ type Extension struct {
 	By          string `json:"by"`
 }
 
+// JudicialTransfer records that a suspected crime was transferred to a
+// judicial organ (移送司法机关): which organ, on which day, under which
+// document number.
+type JudicialTransfer struct {
+	Organ         string           `json:"organ"`
+	TransferredOn workday.Date     `json:"transferred_on"`
+	DocumentNo    string           `json:"document_no"`
+	By            inspection.Actor `json:"by"`
+}
+
 // Replacement asks to replace one inspector of an object's team (sick,
 // recused late); the reason is recorded.
 type Replacement struct {
@@ -211,6 +241,9 @@ func (p Policy) Validate() error {
 	days("result_entry_days", p.ResultEntryDays)
 	days("follow_up_entry_days", p.FollowUpEntryDays)
 	days("publication_days", p.PublicationDays)
+	if p.JudicialTransferDays != 0 {
+		days("judicial_transfer_days", p.JudicialTransferDays)
+	}
 	seen := map[int]bool{}
 	for i, off := range p.ReminderOffsets {
 		if off < 0 || off > 30 || seen[off] {

@@ -143,10 +143,12 @@ var exports = []struct{ name, query string }{
 	{"tasks.csv", `SELECT object_key, county_code, stage, array_to_string(inspectors, ';') AS inspectors, inspection_due,
 	               inspected_on, result_due, follow_up_due, publication_due, array_to_string(overdue, ';') AS overdue
 	               FROM tasks WHERE batch_id = $1 ORDER BY object_key`},
-	{"results.csv", `SELECT object_key, revision, result_code, method, notes, problems_found, entered_by, entered_at,
+	{"results.csv", `SELECT object_key, revision, result_code, method, notes, problems_found, suspected_crime, entered_by, entered_at,
 	                 review, review_comment, reviewed_by, reviewed_at FROM results WHERE batch_id = $1 ORDER BY object_key, revision`},
 	{"follow_ups.csv", `SELECT object_key, completed_on, array_to_string(actions, ';') AS actions, notes, entered_by, entered_at
 	                    FROM follow_ups WHERE batch_id = $1 ORDER BY object_key`},
+	{"judicial_transfers.csv", `SELECT object_key, organ, transferred_on, document_no, entered_by, entered_at
+	                            FROM judicial_transfers WHERE batch_id = $1 ORDER BY object_key`},
 	{"publications.csv", `SELECT object_key, published_at FROM publications WHERE batch_id = $1 ORDER BY object_key`},
 	{"deadline_extensions.csv", `SELECT object_key, duty, old_due, new_due, reason, extended_by, extended_at
 	                             FROM deadline_extensions WHERE batch_id = $1 ORDER BY object_key, duty, new_due`},

@@ -190,10 +190,13 @@ func (a Actor) String() string {
 
 // Result is an inspection result as entered.
 type Result struct {
-	Code      string `json:"result_code"`
-	Method    string `json:"method"`
-	Notes     string `json:"notes,omitempty"`
-	EnteredBy Actor  `json:"entered_by"`
+	Code   string `json:"result_code"`
+	Method string `json:"method"`
+	Notes  string `json:"notes,omitempty"`
+	// SuspectedCrime marks problems that amount to a suspected crime: the
+	// case must then be transferred to the judicial organs.
+	SuspectedCrime bool  `json:"suspected_crime,omitempty"`
+	EnteredBy      Actor `json:"entered_by"`
 }
 
 // CheckResult validates a result entry for an object of county inspected
