@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
@@ -38,34 +40,38 @@ var boundaryHeaders = []string{"Authorization", "Idempotency-Key", "If-Match", "
 // would otherwise surface as a 500, or worse, poison a retried activity.
 func inputBoundary() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if p := checkRequest(c); p != nil {
-			detail := "The request contains " + p.Message + " in " + p.Field + "; send valid UTF-8 text without control characters."
-			if p.Message == "an unknown query parameter" {
-				detail = p.Field + " is not a parameter of " + c.FullPath() + "; see " + openAPIPath + " for the parameters it takes."
-				p.Message = "is not a parameter here"
-			}
-			abort(c, http.StatusBadRequest, "invalid-input", detail, *p)
+		if err := checkRequest(c); err != nil {
+			fail(c, zap.NewNop(), err) // always a fault: a 4xx
 			return
 		}
 		c.Next()
 	}
 }
 
-func checkRequest(c *gin.Context) *FieldProblem {
+// badInput is the fault of one bad string.
+func badInput(field, msg string) error {
+	return &fault.Error{Kind: fault.Invalid,
+		Msg:      "The request contains " + msg + " in " + field + "; send valid UTF-8 text without control characters.",
+		Problems: []fault.Problem{{Field: field, Message: msg}}}
+}
+
+func checkRequest(c *gin.Context) error {
 	for _, p := range c.Params {
 		if msg := badIdentifier(p.Value); msg != "" {
-			return &FieldProblem{Field: p.Key, Message: msg}
+			return badInput(p.Key, msg)
 		}
 	}
 	if c.Request.URL.RawQuery != "" {
 		q, err := url.ParseQuery(c.Request.URL.RawQuery)
 		if err != nil {
-			return &FieldProblem{Field: "query", Message: "a malformed query string"}
+			return badInput("query", "a malformed query string")
 		}
 		if allowed, ok := documentedQuery()[c.Request.Method+" "+c.FullPath()]; ok {
 			for k := range q {
 				if !allowed[k] && badIdentifier(k) == "" {
-					return &FieldProblem{Field: k, Message: "an unknown query parameter"}
+					return &fault.Error{Kind: fault.Invalid,
+						Msg:      k + " is not a parameter of " + c.FullPath() + "; see " + openAPIPath + " for the parameters it takes.",
+						Problems: []fault.Problem{{Field: k, Message: "is not a parameter here"}}}
 				}
 			}
 		}
@@ -76,11 +82,11 @@ func checkRequest(c *gin.Context) *FieldProblem {
 		sort.Strings(names)
 		for _, k := range names {
 			if msg := badIdentifier(k); msg != "" {
-				return &FieldProblem{Field: "query parameter name", Message: msg}
+				return badInput("query parameter name", msg)
 			}
 			for _, v := range q[k] {
 				if msg := badIdentifier(v); msg != "" {
-					return &FieldProblem{Field: k, Message: msg}
+					return badInput(k, msg)
 				}
 			}
 		}
@@ -88,7 +94,7 @@ func checkRequest(c *gin.Context) *FieldProblem {
 	for _, h := range boundaryHeaders {
 		for _, v := range c.Request.Header.Values(h) {
 			if msg := badIdentifier(v); msg != "" {
-				return &FieldProblem{Field: h, Message: msg}
+				return badInput(h, msg)
 			}
 		}
 	}
@@ -102,7 +108,7 @@ func checkRequest(c *gin.Context) *FieldProblem {
 	// Read what decodeJSON would read at most, and give it back.
 	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, maxJSONBody+1))
 	if err != nil {
-		return &FieldProblem{Field: "(body)", Message: "a body that cannot be read"}
+		return badInput("(body)", "a body that cannot be read")
 	}
 	rest := c.Request.Body
 	c.Request.Body = readCloser{io.MultiReader(bytes.NewReader(raw), rest), rest}
@@ -110,18 +116,39 @@ func checkRequest(c *gin.Context) *FieldProblem {
 		return nil // decodeJSON names the empty or oversized body
 	}
 	if !utf8.Valid(raw) {
-		return &FieldProblem{Field: "(body)", Message: fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(raw))}
+		return badInput("(body)", fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(raw)))
 	}
-	if !strings.Contains(ct, "json") && ct != "" {
+	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		form, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return badInput("(form)", "a malformed form body")
+		}
+		for k, vs := range form {
+			for _, v := range vs {
+				if msg := badText(v); msg != "" {
+					return badInput(k, msg)
+				}
+			}
+		}
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
-	if dec.Decode(&v) != nil {
-		return nil // not JSON: decodeJSON answers it precisely
+	if err := dec.Decode(&v); err != nil {
+		if ct == "" || strings.Contains(ct, "json") {
+			// Refused here even where the handler would not read the body.
+			return jsonFault(err)
+		}
+		return nil // another format: its handler reads it
 	}
-	return walkJSON("", v)
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fault.New(fault.Invalid, "the request body has data after the JSON value")
+	}
+	if p := walkJSON("", v); p != nil {
+		return badInput(p.Field, p.Message)
+	}
+	return nil
 }
 
 type readCloser struct {

@@ -12,13 +12,14 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
-func loadOpenAPI(t *testing.T) *openapi3.T {
+func loadOpenAPI(t testing.TB) *openapi3.T {
 	t.Helper()
 	doc, err := openapi3.NewLoader().LoadFromData(openAPIDocument)
 	if err != nil {
@@ -30,7 +31,12 @@ func loadOpenAPI(t *testing.T) *openapi3.T {
 // fullHandler is NewHandler with every dependency the routes use.
 func fullHandler(t *testing.T) *gin.Engine {
 	t.Helper()
-	h := NewHandler(Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{},
+	return fullHandlerOn(t, testenv.DB(t))
+}
+
+func fullHandlerOn(t testing.TB, db *sqlx.DB) *gin.Engine {
+	t.Helper()
+	h := NewHandler(Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{},
 		Temporal: testTemporal(t), TaskQueue: "api-scope-test"})
 	e, ok := h.(*gin.Engine)
 	if !ok {
@@ -149,7 +155,11 @@ type scopeFixture struct {
 
 func newScopeFixture(t *testing.T) scopeFixture {
 	t.Helper()
-	db := testenv.DB(t)
+	return newScopeFixtureIn(t, testenv.DB(t))
+}
+
+func newScopeFixtureIn(t testing.TB, db *sqlx.DB) scopeFixture {
+	t.Helper()
 	n := testenv.UniqueID("")[1:]
 	f := scopeFixture{batch: fmt.Sprintf("scope-%s", n), foreignObject: fmt.Sprintf("SCOPE-FO-%s", n), ownObject: fmt.Sprintf("SCOPE-OO-%s", n),
 		foreignInspector: fmt.Sprintf("SCOPE-FI-%s", n), ownInspector: fmt.Sprintf("SCOPE-OI-%s", n),
