@@ -23,7 +23,9 @@ import (
 // retry policy, which retries it until the database is back.
 func PermanentErrors() interceptor.WorkerInterceptor { return &permanentErrors{} }
 
-type permanentErrors struct{ interceptor.WorkerInterceptorBase }
+type permanentErrors struct {
+	interceptor.WorkerInterceptorBase
+}
 
 func (*permanentErrors) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
 	a := &permanentActivity{}
