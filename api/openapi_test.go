@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
+	"github.com/spotcheck-gov/spotcheck/workflows"
 )
 
 func loadOpenAPI(t testing.TB) *openapi3.T {
@@ -232,6 +234,11 @@ func TestScopeMatrix(t *testing.T) {
 				continue
 			}
 			url := f.path(path)
+			if op.OperationID == "getProgress" {
+				// The workflow's variant is checked as the database's is
+				// (its filter: TestScopeOfWorkflowProgress).
+				url += "?source=workflow"
+			}
 			for _, r := range roles {
 				hdr := map[string]string{}
 				if r.token != "" {
@@ -311,4 +318,21 @@ func doBody(h http.Handler, method, path, body string, hdr map[string]string) *h
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+// TestScopeOfWorkflowProgress is the scope of GET …/progress?source=workflow
+// (the batch workflow's figures, which the fixtures of TestScopeMatrix do
+// not run): a county officer gets their county's row and a total of it.
+func TestScopeOfWorkflowProgress(t *testing.T) {
+	p := workflows.BatchProgress{BatchID: "B", Counties: []workflows.CountyProgress{
+		{County: "330402", Objects: 3, Stages: map[inspection.Stage]int{inspection.Assigned: 3}},
+		{County: "330411", Objects: 5, Stages: map[inspection.Stage]int{inspection.Closed: 5}},
+	}, Total: workflows.CountyProgress{County: "total", Objects: 8}}
+	got := scopeProgress(p, "330402")
+	if len(got.Counties) != 1 || got.Counties[0].County != "330402" || got.Total.Objects != 3 || got.Total.Stages[inspection.Closed] != 0 {
+		t.Errorf("county officer of 330402 sees %+v", got)
+	}
+	if all := scopeProgress(p, ""); len(all.Counties) != 2 || all.Total.Objects != 8 {
+		t.Errorf("city sees %+v", all)
+	}
 }

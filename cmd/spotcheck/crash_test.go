@@ -82,6 +82,7 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		sys.eventually("the freeze", 2*time.Minute, func() bool { return state() == "frozen" })
 		sys.call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "witness"}, http.StatusOK)
 		sys.eventually("the lock", 2*time.Minute, func() bool { return state() == "locked" })
+		sys.lockedDaysAgo(id, 20)
 		sys.match(id, "330424", officer)
 		crash("match")
 		var tasks []map[string]any

@@ -213,6 +213,11 @@ func TestBatchEndToEnd(t *testing.T) {
 		return call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] == "locked"
 	})
 	call("POST", "/api/v1/batches/"+id+"/counties/330402/match", officers["330411"], nil, http.StatusForbidden)
+	// As if locked 20 days ago: one inspection below took place before
+	// today, and none may be dated before the lock.
+	if _, err := db.ExecContext(ctx, `UPDATE batches SET locked_at = locked_at - interval '20 days' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
 	for county, tok := range officers {
 		// The county's workflow starts right after the lock: 409 until then.
 		eventually("county "+county+" to take its match", func() bool {
@@ -250,6 +255,7 @@ func TestBatchEndToEnd(t *testing.T) {
 			on = today.AddDays(-14).String()
 		}
 		call("POST", path+"/result", officers[county], map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusConflict)
+		call("POST", path+"/inspected", officers[county], map[string]any{"completed_on": today.AddDays(-30).String()}, http.StatusBadRequest)
 		call("POST", path+"/inspected", officers[county], map[string]any{"completed_on": on}, http.StatusOK)
 		if task["object_key"] != late["object_key"] && task["object_key"] != reminded["object_key"] {
 			call("POST", path+"/result", officers[county], map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusOK)

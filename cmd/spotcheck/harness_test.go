@@ -173,3 +173,13 @@ func (s *liveSystem) tasks(id, tok, query string) []map[string]any {
 		cursor = "&cursor=" + next
 	}
 }
+
+// lockedDaysAgo moves the lock of batch id back by days, as if it had been
+// locked then: an inspection before the lock is refused, so a test whose
+// result must be late inspects within that time.
+func (s *liveSystem) lockedDaysAgo(id string, days int) {
+	s.t.Helper()
+	if _, err := s.db.ExecContext(s.ctx, `UPDATE batches SET locked_at = locked_at - make_interval(days => $2) WHERE id = $1`, id, days); err != nil {
+		s.t.Fatal(err)
+	}
+}
