@@ -140,7 +140,7 @@ var scopeMatrix = map[string]string{
 	"progressXLSX": "ACDKU", "accountabilityXLSX": "ACUK", "statisticsXLSX": "ACU",
 
 	"getDrawProof": "P", "getPopulation": "P", "getSummary": "P", "publicDrawn": "P", "publicCheckItems": "P",
-	"publicCheckItemVersions": "P", "publicResults": "P", "publicBatches": "P", "publicBatch": "P",
+	"publicCheckItemVersions": "P", "publicResults": "P", "publicBatches": "P", "publicBatch": "P", "publicAuditHeads": "P",
 }
 
 // cityWide operations show the whole city's libraries to every reader by

@@ -57,7 +57,7 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &workerProcess{t: t, env: append(os.Environ(), "SPOTCHECK_TEST_RUN_MAIN=1", "LOG_LEVEL=error",
-		"DATABASE_URL="+sys.dbURL, "TEMPORAL_ADDRESS="+sys.temporal, "TEMPORAL_TASK_QUEUE=crash")}
+		"DATABASE_URL="+testenv.RuntimeURL(sys.dbURL), "TEMPORAL_ADDRESS="+sys.temporal, "TEMPORAL_TASK_QUEUE=crash")}
 	w.start()
 	t.Cleanup(func() { w.kill() })
 	coordinator := sys.token(auth.Coordinator, "")

@@ -139,7 +139,7 @@ func TestBatchEndToEnd(t *testing.T) {
 	}
 	fs := newFlagSetForTest()
 	cfg := config.Register(fs)
-	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = dbURL, tAddr, "e2e"
+	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = testenv.RuntimeURL(dbURL), tAddr, "e2e"
 	cfg.DingTalkBaseURL, cfg.CountyPageURL = robots.URL, "https://spotcheck.example.gov.cn/counties/{county}"
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)

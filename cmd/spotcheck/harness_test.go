@@ -43,7 +43,8 @@ func startSystem(t *testing.T, ctx context.Context, queue string, r roles) *live
 		t.Fatal(err)
 	}
 	cfg := config.Register(newFlagSetForTest())
-	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = s.dbURL, s.temporal, queue
+	// The application runs as the runtime role, as in production.
+	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = testenv.RuntimeURL(s.dbURL), s.temporal, queue
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), r, ln, nil) }()

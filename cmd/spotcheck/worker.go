@@ -35,13 +35,14 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 		WorkerStopTimeout: cfg.ShutdownTimeout / 2,
 		Interceptors:      []interceptor.WorkerInterceptor{activities.PermanentErrors()},
 	})
-	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow, workflows.DigestWorkflow} {
+	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow, workflows.DigestWorkflow, workflows.AuditHeadWorkflow} {
 		w.RegisterWorkflow(wf)
 	}
 	calendars := workday.NewStore(db)
 	batches := batch.NewService(db)
 	w.RegisterActivity(&activities.Deadlines{Calendars: calendars})
 	w.RegisterActivity(&activities.Tasks{DB: db, Calendars: calendars})
+	w.RegisterActivity(&activities.AuditHeads{DB: db})
 	matcher := matching.NewService(db)
 	w.RegisterActivity(&activities.Matching{Matcher: matcher, Replacer: matcher})
 	w.RegisterActivity(&activities.Batches{

@@ -334,6 +334,15 @@ func (c *Cluster) URL(database string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, database)
 }
 
+// RuntimeRole is the role the application connects as (migration 00082):
+// it owns nothing and cannot change the audit trail.
+const RuntimeRole = "spotcheck_runtime"
+
+// RuntimeURL returns a connection URL for database as RuntimeRole.
+func (c *Cluster) RuntimeURL(database string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", RuntimeRole, c.Port, database)
+}
+
 // Exited is closed when the server process ends.
 func (c *Cluster) Exited() <-chan struct{} { return c.exited }
 
