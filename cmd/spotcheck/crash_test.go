@@ -80,7 +80,7 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		crash("draw")
 		state := func() any { return sys.call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] }
 		sys.eventually("the freeze", 2*time.Minute, func() bool { return state() == "frozen" })
-		sys.call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "witness"}, http.StatusOK)
+		sys.beacon(id, coordinator, "witness")
 		sys.eventually("the lock", 2*time.Minute, func() bool { return state() == "locked" })
 		sys.lockedDaysAgo(id, 20)
 		sys.match(id, "330424", officer)

@@ -205,7 +205,23 @@ func TestBatchEndToEnd(t *testing.T) {
 	eventually("the freeze", func() bool {
 		return call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] == "frozen"
 	})
-	call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "witness-a|witness-b"}, http.StatusOK)
+	// The database says frozen a moment before the workflow has taken the
+	// freeze's result: 409 "is freezing" until then.
+	eventually("the workflow to await the beacon", func() bool {
+		b, _ := json.Marshal(map[string]string{"beacon": "witness-a|witness-b"})
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/batches/"+id+"/beacon", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+coordinator)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
+			t.Fatalf("beacon: %d", resp.StatusCode)
+		}
+		return resp.StatusCode == http.StatusOK
+	})
 	call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "again"}, http.StatusConflict)
 
 	// Locked and assigned to the two counties; each county matches.

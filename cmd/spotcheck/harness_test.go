@@ -184,3 +184,26 @@ func (s *liveSystem) lockedDaysAgo(id string, days int) {
 		s.t.Fatal(err)
 	}
 }
+
+// beacon posts the beacon once the batch workflow awaits it: the database
+// says frozen a moment before the workflow has taken the freeze's result
+// (409 "is freezing" until then, longer on a loaded machine).
+func (s *liveSystem) beacon(id, tok, beacon string) {
+	s.t.Helper()
+	s.eventually("the workflow to await the beacon", 2*time.Minute, func() bool {
+		b, _ := json.Marshal(map[string]string{"beacon": beacon})
+		req, _ := http.NewRequestWithContext(s.ctx, "POST", s.base+"/api/v1/batches/"+id+"/beacon", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict && resp.StatusCode < 500 {
+			s.t.Fatalf("beacon of %s: %d %s", id, resp.StatusCode, body)
+		}
+		return resp.StatusCode == http.StatusOK
+	})
+}
