@@ -100,7 +100,9 @@ func TestFaultsChangeNothing(t *testing.T) {
 	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue, cfg.APIRateLimit = runtimeURL, ts.Address, "faults", 0
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)), roles{api: true}, ln, nil) }()
+	go func() {
+		served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)), roles{api: true}, ln, nil)
+	}()
 	t.Cleanup(func() { stop(); <-served })
 	w := &workerProcess{t: t, env: append(os.Environ(), "SPOTCHECK_TEST_RUN_MAIN=1", "LOG_LEVEL=error",
 		"DATABASE_URL="+runtimeURL, "TEMPORAL_ADDRESS="+ts.Address, "TEMPORAL_TASK_QUEUE=faults")}
@@ -164,8 +166,8 @@ func TestFaultsChangeNothing(t *testing.T) {
 		sys.call("POST", "/api/v1/batches", coordinator, map[string]any{
 			"id": id, "name": "故障测试批次",
 			"rules": map[string]any{
-				"items":       []any{map[string]any{"code": "ZR-01", "version": 1}},
-				"filter":      map[string]any{"regions": []string{"330424"}},
+				"items":  []any{map[string]any{"code": "ZR-01", "version": 1}},
+				"filter": map[string]any{"regions": []string{"330424"}},
 				// Every eligible object of the county (a handful), so that both
 				// runs draw the same ones.
 				"strata_keys": []string{"risk"},
@@ -236,6 +238,7 @@ func TestFaultsChangeNothing(t *testing.T) {
 	if faults != 3 {
 		t.Fatalf("%d faults, want 3", faults)
 	}
+	t.Logf("%d faults (PostgreSQL restarted while drawing and while entering results, Temporal SIGKILLed after the match) on a batch of %d objects", faults, drawnTasks)
 	for _, table := range []string{"tasks", "results", "follow_ups", "publications", "accountability", "audit", "notifications"} {
 		if calm[table] != rough[table] {
 			t.Errorf("%s differ after the faults:\nundisturbed:\n%s\ndisturbed:\n%s", table, calm[table], rough[table])
