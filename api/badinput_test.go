@@ -246,6 +246,8 @@ func badRequestsFor(f scopeFixture, method, path string, op *openapi3.Operation)
 	add("NUL in Authorization", url, hdr("Authorization", "Bearer a\x00b"), body, ctype, "Authorization")
 	add("control character in Accept", url, hdr("Accept", "application/json\x1b"), body, ctype, "Accept")
 	add("invalid UTF-8 in a query value", url+"?q=%C3%28", hdr(), body, ctype, "")
+	add("NUL in a query value", url+"?q=a%00", hdr(), body, ctype, "")
+	add("invalid UTF-8 in Idempotency-Key", url, hdr("Idempotency-Key", "k\xc3\x28"), body, ctype, "Idempotency-Key")
 	if op.RequestBody == nil {
 		return out
 	}

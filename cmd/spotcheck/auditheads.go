@@ -30,7 +30,17 @@ func ensureAuditHeadSchedule(ctx context.Context, tc client.Client, cfg *config.
 		TriggerImmediately: true,
 	}
 	_, err := tc.ScheduleClient().Create(ctx, opts)
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		// The task queue may have changed since.
+		h := tc.ScheduleClient().GetHandle(ctx, opts.ID)
+		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			s := in.Description.Schedule
+			s.Spec = &opts.Spec
+			s.Action = opts.Action
+			return &client.ScheduleUpdate{Schedule: &s}, nil
+		}})
+	}
+	if err != nil {
 		return fmt.Errorf("audit head schedule %q: %w", opts.ID, err)
 	}
 	return nil

@@ -247,9 +247,28 @@ func TestFaultsChangeNothing(t *testing.T) {
 	if !strings.Contains(calm["tasks"], "closed") || strings.Count(calm["publications"], "\n")+1 != drawnTasks {
 		t.Errorf("the batch did not run its course:\n%s\n%s", calm["tasks"], calm["publications"])
 	}
-	// The chain is whole, the public rows match it, and the archives'
-	// heads are published.
-	if out, _, err := runCLI("audit", "verify", "--database-url", ownerURL); err != nil || !strings.Contains(out, fmt.Sprintf("OK: %d results and publications match", 4*drawnTasks)) {
+	// The heads are published: the day's (the schedule runs once when it
+	// is created) and each archive's, which its manifest names too; the
+	// chain passes through them all, and the public rows match it.
+	var reasons []string
+	sys.eventually("the daily head", time.Minute, func() bool {
+		reasons = reasons[:0]
+		page := sys.call("GET", "/public/audit/heads", "", nil, http.StatusOK)
+		items, _ := page["items"].([]any)
+		for _, it := range items {
+			reasons = append(reasons, it.(map[string]any)["reason"].(string))
+		}
+		return strings.Contains(strings.Join(reasons, ","), "daily")
+	})
+	if strings.Count(strings.Join(reasons, ","), "archive") != 2 {
+		t.Errorf("published heads %v, want one per archive", reasons)
+	}
+	var manifest string
+	if err := db.GetContext(ctx, &manifest, `SELECT manifest FROM batch_archives ORDER BY sealed_at DESC LIMIT 1`); err != nil || !strings.Contains(manifest, `"audit_head"`) {
+		t.Errorf("the archive's manifest does not name the audit head: %v %s", err, manifest)
+	}
+	out, _, err := runCLI("audit", "verify", "--heads", sys.base+"/public/audit/heads?format=csv", "--database-url", ownerURL)
+	if err != nil || !strings.Contains(out, "OK: the chain passes through all") || !strings.Contains(out, fmt.Sprintf("OK: %d results and publications match", 4*drawnTasks)) {
 		t.Errorf("audit verify: %v %q", err, out)
 	}
 	if _, err := db.ExecContext(ctx, `UPDATE results SET result_code = 'problem_found' WHERE audit_hash IS NOT NULL AND object_key = (SELECT min(object_key) FROM results)`); err != nil {
