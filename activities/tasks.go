@@ -117,6 +117,11 @@ func (t *Tasks) SaveResult(ctx context.Context, r ResultRecord) error {
 		ON CONFLICT (batch_id, object_key, revision) DO NOTHING`,
 			r.BatchID, r.ObjectKey, r.Revision, r.Result.Code, r.Result.Method, r.Result.Notes,
 			inspection.FindsProblem(r.Result.Code), r.Result.EnteredBy.String(), r.At, r.Result.SuspectedCrime)
+	}, func(tx *sqlx.Tx, hash string) error {
+		// The public row names the audit entry whose payload it must match.
+		_, err := tx.ExecContext(ctx, `UPDATE results SET audit_hash = $4 WHERE batch_id = $1 AND object_key = $2 AND revision = $3`,
+			r.BatchID, r.ObjectKey, r.Revision, hash)
+		return err
 	})
 }
 
@@ -208,6 +213,9 @@ func (t *Tasks) Publish(ctx context.Context, in PublishInput) error {
 		return tx.ExecContext(ctx, `
 		INSERT INTO publications (batch_id, object_key, published_at) VALUES ($1, $2, $3)
 		ON CONFLICT (batch_id, object_key) DO NOTHING`, in.BatchID, in.ObjectKey, in.At)
+	}, func(tx *sqlx.Tx, hash string) error {
+		_, err := tx.ExecContext(ctx, `UPDATE publications SET audit_hash = $3 WHERE batch_id = $1 AND object_key = $2`, in.BatchID, in.ObjectKey, hash)
+		return err
 	})
 }
 
@@ -286,7 +294,8 @@ func (t *Tasks) SaveExtension(ctx context.Context, e ExtensionRecord) error {
 // audited runs write in a transaction and, when it changed a row, appends
 // entry to the audit trail in the same transaction: a retried activity
 // changes nothing and so records nothing twice.
-func (t *Tasks) audited(ctx context.Context, entry audit.Entry, write func(*sqlx.Tx) (sql.Result, error)) error {
+// stamp, when given, stores the audit row's hash in the row written.
+func (t *Tasks) audited(ctx context.Context, entry audit.Entry, write func(*sqlx.Tx) (sql.Result, error), stamp ...func(tx *sqlx.Tx, hash string) error) error {
 	return t.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := write(tx)
 		if err != nil {
@@ -295,8 +304,16 @@ func (t *Tasks) audited(ctx context.Context, entry audit.Entry, write func(*sqlx
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		_, err = audit.Append(ctx, tx, entry)
-		return err
+		rec, err := audit.Append(ctx, tx, entry)
+		if err != nil {
+			return err
+		}
+		for _, s := range stamp {
+			if err := s(tx, rec.Hash); err != nil {
+				return fmt.Errorf("%s %s: stamp the audit hash: %w", entry.Action, entry.EntityID, err)
+			}
+		}
+		return nil
 	})
 }
 

@@ -33,7 +33,7 @@ type auditItem struct {
 // GET /api/v1/audit?entity=&entity_id=&action=&actor=&cursor=&limit=
 // lists the trail newest first.
 func (s *Server) listAudit(c *gin.Context) {
-	cursor, limit, err := pageParams(c)
+	_, cursor, limit, err := listQuery(c, "entity", "entity_id", "action", "actor")
 	if err != nil {
 		s.fail(c, err)
 		return

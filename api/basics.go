@@ -54,16 +54,27 @@ func cors(origins []string) gin.HandlerFunc {
 // The client IP is the connection's peer (RemoteIP), not X-Forwarded-For,
 // which any client can forge; behind a reverse proxy, limit there.
 func rateLimit(rate float64, burst int) gin.HandlerFunc {
+	return rateLimitBy(rate, burst, func(c *gin.Context) string { return c.RemoteIP() }, "your address")
+}
+
+// principalRateLimit is the token bucket of the authenticated API: per
+// principal (the token's holder), so that one caller cannot starve the
+// others, whatever addresses it uses. It runs after authenticate.
+func principalRateLimit(rate float64, burst int) gin.HandlerFunc {
+	return rateLimitBy(rate, burst, func(c *gin.Context) string { return actorOf(c) }, "your token")
+}
+
+func rateLimitBy(rate float64, burst int, key func(*gin.Context) string, whose string) gin.HandlerFunc {
 	if rate <= 0 {
 		return func(c *gin.Context) { c.Next() }
 	}
 	l := &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
 	return func(c *gin.Context) {
-		wait := l.take(c.RemoteIP(), time.Now())
+		wait := l.take(key(c), time.Now())
 		if wait > 0 {
 			c.Header("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 			abort(c, http.StatusTooManyRequests, "too-many-requests",
-				fmt.Sprintf("Too many requests from your address: at most %g a second. Try again in %d s.", rate, int(math.Ceil(wait.Seconds()))))
+				fmt.Sprintf("Too many requests from %s: at most %g a second. Try again in %d s.", whose, rate, int(math.Ceil(wait.Seconds()))))
 			return
 		}
 		c.Next()

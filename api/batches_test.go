@@ -249,7 +249,7 @@ var (
 )
 
 // testTemporal is a client of the package's Temporal dev server.
-func testTemporal(t *testing.T) client.Client {
+func testTemporal(t testing.TB) client.Client {
 	t.Helper()
 	addr := testenv.TemporalAddress(t)
 	temporalOnce.Do(func() {

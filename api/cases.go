@@ -248,6 +248,10 @@ func (s *Server) listCases(c *gin.Context) {
 	county := q.Get("county")
 	sc := principalOf(c).Scope()
 	if sc.County != "" {
+		if county != "" && county != sc.County {
+			s.fail(c, fault.New(fault.Forbidden, "a county officer of %s sees only that county's cases, not %s", sc.County, county))
+			return
+		}
 		county = sc.County
 	}
 	var rows []caseRow

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
@@ -39,7 +40,8 @@ const idempotencyTTL = 24 * time.Hour
 // that response and Idempotent-Replayed: true; the same key with another
 // request is 422; while the first is still running, 409 with Retry-After.
 // Keys belong to the caller (principal), so two callers cannot collide.
-// A 5xx is not kept: the caller may retry with the same key.
+// Only successes are kept: after a 4xx or 5xx the caller may retry with
+// the same key. SweepIdempotencyKeys removes expired records.
 //
 // It runs on the whole /api/v1 group and acts on the routes of
 // idempotentRoutes only: the workflow updates of the lifecycle use the key
@@ -82,7 +84,10 @@ func (s *Server) idempotent() gin.HandlerFunc {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		status := w.Status()
-		if status >= 500 {
+		// A refused request (4xx) or a failed one (5xx) changed nothing:
+		// it keeps no record, so that refusals cannot grow the table and the
+		// caller may send the corrected request with the same key.
+		if status >= 400 {
 			_, err = s.d.DB.ExecContext(fctx, `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2`, principal, key)
 		} else {
 			hdr, _ := json.Marshal(map[string]string{"Location": w.Header().Get("Location"), "ETag": w.Header().Get("ETag")})
@@ -226,4 +231,34 @@ func (w *capturingWriter) WriteString(s string) (int, error) {
 
 func tooLarge(limit int64) error {
 	return fault.New(fault.TooLarge, "the request body is larger than the limit of %d bytes", limit)
+}
+
+// SweepIdempotencyKeys deletes the expired idempotency records every
+// interval until ctx ends, so that the table holds one day of keys
+// whether or not they are ever reused.
+func SweepIdempotencyKeys(ctx context.Context, db *sqlx.DB, every time.Duration, log *zap.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := sweepIdempotencyKeys(ctx, db)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("sweep expired idempotency keys", zap.Error(err))
+		} else if n > 0 {
+			log.Info("expired idempotency keys removed", zap.Int64("rows", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func sweepIdempotencyKeys(ctx context.Context, db *sqlx.DB) (int64, error) {
+	res, err := db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval`,
+		fmt.Sprintf("%d seconds", int(idempotencyTTL.Seconds())))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired idempotency keys: %w", err)
+	}
+	return res.RowsAffected()
 }

@@ -367,6 +367,8 @@ func TestInspectorsAndConflictsAPI(t *testing.T) {
 
 	// Conflicts.
 	obj := uscc.Generate(libRng, "330482")
+	a.problem(a.call("POST", path+"/conflicts", map[string]string{"object_key": obj, "reason": "近亲属持股"}), 400, "object_key")
+	a.ok(a.call("POST", "/api/v1/objects", map[string]any{"key": obj, "kind": "enterprise", "name": "平湖某某公司", "region_code": "330482"}), 201, nil)
 	rec = a.call("POST", path+"/conflicts", map[string]string{"object_key": obj, "reason": "近亲属持股"})
 	var cf library.Conflict
 	a.ok(rec, 201, &cf)

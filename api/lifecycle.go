@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -147,7 +148,32 @@ func (s *Server) postInspected(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := s.checkCompletedOn(c, body.CompletedOn); err != nil {
+		s.fail(c, err)
+		return
+	}
 	s.taskUpdate(c, workflows.UpdateInspected, workflows.Inspected{CompletedOn: body.CompletedOn, By: actorFrom(principalOf(c))}, nil)
+}
+
+// checkCompletedOn bounds an inspection's day: not after today (the
+// server's clock) and not before the object was assigned to the county,
+// the day its batch was locked; such a day would open an overdue result
+// and an accountability entry at once.
+func (s *Server) checkCompletedOn(c *gin.Context, on workday.Date) error {
+	if today := s.today(); on.After(today) {
+		return fault.Field("completed_on", "%s is after today (%s)", on, today)
+	}
+	var locked *time.Time
+	err := s.d.DB.GetContext(c.Request.Context(), &locked, `SELECT locked_at FROM batches WHERE id = $1`, c.Param("id"))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read the lock of batch %s: %w", c.Param("id"), err)
+	}
+	if locked != nil {
+		if day := workday.DateOf(*locked); on.Before(day) {
+			return fault.Field("completed_on", "%s is before the object was assigned to the county on %s", on, day)
+		}
+	}
+	return nil
 }
 
 func (s *Server) postResult(c *gin.Context) {

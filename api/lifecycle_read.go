@@ -91,7 +91,7 @@ func (s *Server) warnTasks(ctx context.Context, tasks []*Task) error {
 // listTasks lists a batch's tasks in the caller's scope, filtered by
 // county, stage, or overdue=true.
 func (s *Server) listTasks(c *gin.Context) {
-	cursor, limit, err := pageParams(c)
+	_, cursor, limit, err := listQuery(c, "stage", "overdue", "county")
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -171,7 +171,19 @@ const queryTimeout = 10 * time.Second
 
 func (s *Server) getProgress(c *gin.Context) {
 	id := c.Param("id")
-	if c.Query("source") == "workflow" {
+	q, err := checkQuery(c, "source")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	switch q.Get("source") {
+	case "", "database", "workflow":
+	default:
+		s.fail(c, fault.Field("source", "must be database (the default) or workflow, got %q", q.Get("source")))
+		return
+	}
+	county := principalOf(c).Scope().County
+	if q.Get("source") == "workflow" {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), queryTimeout)
 		defer cancel()
 		v, err := s.d.Temporal.QueryWorkflow(ctx, workflows.BatchWorkflowID(id), "", workflows.QueryProgress)
@@ -184,13 +196,11 @@ func (s *Server) getProgress(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, p)
+		c.JSON(http.StatusOK, scopeProgress(p, county))
 		return
 	}
-	county := principalOf(c).Scope().County
 	load := func(ctx context.Context) (Progress, error) { return s.progress(ctx, id, county) }
 	var p Progress
-	var err error
 	if s.progressCache != nil {
 		p, err = s.progressCache.get(c.Request.Context(), [2]string{id, county}, load)
 	} else {
@@ -203,6 +213,32 @@ func (s *Server) getProgress(c *gin.Context) {
 	c.JSON(http.StatusOK, p)
 }
 
+// scopeProgress keeps, for a county officer, their county's row of the
+// workflow's progress, and makes the total that row's figures, as the
+// database read does.
+func scopeProgress(p workflows.BatchProgress, county string) workflows.BatchProgress {
+	if county == "" {
+		return p
+	}
+	counties := []workflows.CountyProgress{}
+	total := workflows.CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+	for _, cp := range p.Counties {
+		if cp.County != county {
+			continue
+		}
+		counties = append(counties, cp)
+		total.Phase, total.Objects, total.Done = cp.Phase, cp.Objects, cp.Done
+		for k, v := range cp.Stages {
+			total.Stages[k] = v
+		}
+		for k, v := range cp.Overdue {
+			total.Overdue[k] = v
+		}
+	}
+	p.Counties, p.Total = counties, total
+	return p
+}
+
 func (s *Server) progress(ctx context.Context, id, onlyCounty string) (Progress, error) {
 	return stats.NewService(s.d.DB).Progress(ctx, id, onlyCounty)
 }
@@ -213,7 +249,7 @@ type Lapse = stats.Lapse
 // listAccountability lists the ledger: by batch, county and duty; a county
 // officer sees their county's entries.
 func (s *Server) listAccountability(c *gin.Context) {
-	cursor, limit, err := pageParams(c)
+	_, cursor, limit, err := listQuery(c, "batch", "county", "duty")
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -111,3 +111,12 @@ func securityHeaders() gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// noStore keeps authenticated answers out of every cache (browsers,
+// proxies): they carry personal data and a caller's scope.
+func noStore() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "no-store")
+		c.Next()
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
@@ -30,6 +31,30 @@ func (s *Server) publicRoutes(pub *gin.RouterGroup) {
 	pub.GET("/batches/:id", h.batch)
 	pub.GET("/batches/:id/drawn", h.drawn)
 	pub.GET("/results", h.results)
+	pub.GET("/audit/heads", h.auditHeads)
+}
+
+// auditHeads answers GET /public/audit/heads: every head of the audit
+// chain published so far (daily and at each archive), oldest first, as
+// JSON or CSV. Keep a copy: `spotcheck audit verify --heads` checks a
+// database against it, which catches a chain rewritten by whoever can
+// write the tables.
+func (h *publicAPI) auditHeads(c *gin.Context) {
+	q, err := checkQuery(c, "format")
+	if err == nil {
+		err = checkFormat(q.Get("format"))
+	}
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	heads, err := audit.Heads(c.Request.Context(), h.s.d.DB)
+	if err != nil {
+		h.s.fail(c, err)
+		return
+	}
+	page := Page[audit.Head]{Items: heads}
+	respondPublic(c, q.Get("format"), "audit-heads", page, audit.HeadsHeader, rowsOf(heads, audit.Head.Row))
 }
 
 type publicAPI struct {

@@ -86,7 +86,7 @@ func decodeJSON(c *gin.Context, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return fault.New(fault.Invalid, "the request body has data after the JSON value")
 	}
-	return nil
+	return requireDates(v)
 }
 
 func jsonFault(err error) error {
@@ -152,7 +152,9 @@ func pageParams(c *gin.Context) (cursor string, limit int, err error) {
 	}
 	if s := c.Query("cursor"); s != "" {
 		b, err := base64.RawURLEncoding.DecodeString(s)
-		if err != nil {
+		// Cursors carry sort keys: text this server wrote, never control
+		// characters or invalid UTF-8 (which PostgreSQL would refuse).
+		if err != nil || len(b) > 1000 || badIdentifier(string(b)) != "" {
 			return "", 0, fault.Field("cursor", "is not a cursor this server issued; start again without it")
 		}
 		cursor = string(b)

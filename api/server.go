@@ -54,6 +54,9 @@ type Deps struct {
 	// and the portal's pages together (bursts of three times that); 0 =
 	// unlimited.
 	PublicRateLimit int
+	// APIRateLimit is requests a second per principal on /api/v1 (bursts
+	// of three times that); 0 = unlimited.
+	APIRateLimit int
 	// Now is the clock that says which day it is for the rules that depend
 	// on today (deadlines, periods, missing calendar years); nil means
 	// time.Now. Tests set fixed days.
@@ -69,7 +72,7 @@ func NewHandler(d Deps) http.Handler {
 	r.HandleMethodNotAllowed = true
 	// Keys may contain "/" (project codes); route on the escaped path.
 	r.UseRawPath = true
-	r.Use(requestID(), recovery(d.Log), securityHeaders(), cors(d.CORSOrigins), httpMetrics(d.Registry), accessLog(d.Log))
+	r.Use(requestID(), recovery(d.Log), securityHeaders(), cors(d.CORSOrigins), httpMetrics(d.Registry), accessLog(d.Log), inputBoundary())
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not-found", fmt.Sprintf("No resource at %s.", c.Request.URL.Path))
 	})
@@ -87,7 +90,8 @@ func NewHandler(d Deps) http.Handler {
 	// The API's description needs no token: on the engine, outside the group.
 	r.GET(openAPIPath, serveOpenAPI)
 	public := rateLimit(float64(d.PublicRateLimit), 3*d.PublicRateLimit)
-	s.routes(r.Group("/api/v1", s.authenticate(), s.idempotent()), r.Group("/public", public))
+	v1 := r.Group("/api/v1", s.authenticate(), noStore(), principalRateLimit(float64(d.APIRateLimit), 3*d.APIRateLimit), s.idempotent())
+	s.routes(v1, r.Group("/public", public))
 	if d.Pages != nil {
 		d.Pages.Mount(r.Group("/", public))
 	}

@@ -329,7 +329,11 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 
 // withIO sets the options of the database and notification activities:
 // short attempts, retried with backoff until they succeed, so a database
-// restart delays a batch but never fails it.
+// restart delays a batch but never fails it. Only errors that can heal are
+// retried so: a caller's fault is non-retryable (activities.Reject), and so
+// is a database error that recurs on every attempt (the worker's
+// activities.PermanentErrors interceptor), which the Update that caused it
+// answers as a 4xx.
 func withIO(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,

@@ -57,7 +57,7 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &workerProcess{t: t, env: append(os.Environ(), "SPOTCHECK_TEST_RUN_MAIN=1", "LOG_LEVEL=error",
-		"DATABASE_URL="+sys.dbURL, "TEMPORAL_ADDRESS="+sys.temporal, "TEMPORAL_TASK_QUEUE=crash")}
+		"DATABASE_URL="+testenv.RuntimeURL(sys.dbURL), "TEMPORAL_ADDRESS="+sys.temporal, "TEMPORAL_TASK_QUEUE=crash")}
 	w.start()
 	t.Cleanup(func() { w.kill() })
 	coordinator := sys.token(auth.Coordinator, "")
@@ -80,8 +80,9 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 		crash("draw")
 		state := func() any { return sys.call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] }
 		sys.eventually("the freeze", 2*time.Minute, func() bool { return state() == "frozen" })
-		sys.call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "witness"}, http.StatusOK)
+		sys.beacon(id, coordinator, "witness")
 		sys.eventually("the lock", 2*time.Minute, func() bool { return state() == "locked" })
+		sys.lockedDaysAgo(id, 20)
 		sys.match(id, "330424", officer)
 		crash("match")
 		var tasks []map[string]any

@@ -47,6 +47,7 @@ func runDev(ctx context.Context, args []string, stderr io.Writer) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	extra := map[string]api.Checker{}
+	r := roles{api: true, worker: true, migrate: true, seedDemo: cfg.DemoData}
 
 	if cfg.DatabaseURL == "" {
 		pg, err := pgcluster.Start(ctx, pgcluster.Options{
@@ -59,7 +60,9 @@ func runDev(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer stopLogged(log, "PostgreSQL", func() error { return pg.Stop(cfg.ShutdownTimeout / 2) })
 		go watch(ctx, cancel, pg.Exited(), "embedded PostgreSQL exited unexpectedly; see "+filepath.Join(cfg.DataDir, "postgres.log"))
-		cfg.DatabaseURL = pg.URL("spotcheck")
+		// Migrations run as the superuser (the owner); the application as
+		// the runtime role.
+		cfg.DatabaseURL, r.runtimeURL = pg.URL("spotcheck"), pg.RuntimeURL("spotcheck")
 		log.Info("embedded PostgreSQL running", zap.Int("port", pg.Port), zap.String("dir", filepath.Join(cfg.DataDir, "postgres")))
 	}
 	if cfg.TemporalAddress == "" {
@@ -80,7 +83,7 @@ func runDev(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("embedded Temporal dev server running", zap.String("address", ts.Address), zap.String("web_ui", ts.UIURL))
 	}
 
-	err = serve(ctx, cfg, log, roles{api: true, worker: true, migrate: true, seedDemo: cfg.DemoData}, ln, extra)
+	err = serve(ctx, cfg, log, r, ln, extra)
 	if cause := context.Cause(ctx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}

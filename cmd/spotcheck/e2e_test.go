@@ -140,7 +140,7 @@ func TestBatchEndToEnd(t *testing.T) {
 	}
 	fs := newFlagSetForTest()
 	cfg := config.Register(fs)
-	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = dbURL, tAddr, "e2e"
+	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = testenv.RuntimeURL(dbURL), tAddr, "e2e"
 	cfg.DingTalkBaseURL, cfg.CountyPageURL = robots.URL, "https://spotcheck.example.gov.cn/counties/{county}"
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
@@ -206,7 +206,23 @@ func TestBatchEndToEnd(t *testing.T) {
 	eventually("the freeze", func() bool {
 		return call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] == "frozen"
 	})
-	call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "witness-a|witness-b"}, http.StatusOK)
+	// The database says frozen a moment before the workflow has taken the
+	// freeze's result: 409 "is freezing" until then.
+	eventually("the workflow to await the beacon", func() bool {
+		b, _ := json.Marshal(map[string]string{"beacon": "witness-a|witness-b"})
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/batches/"+id+"/beacon", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+coordinator)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
+			t.Fatalf("beacon: %d", resp.StatusCode)
+		}
+		return resp.StatusCode == http.StatusOK
+	})
 	call("POST", "/api/v1/batches/"+id+"/beacon", coordinator, map[string]any{"beacon": "again"}, http.StatusConflict)
 
 	// Locked and assigned to the two counties; each county matches.
@@ -230,6 +246,11 @@ func TestBatchEndToEnd(t *testing.T) {
 		t.Errorf("progress after the lock: phase %q, done %v, counties %v", phase, done, counties)
 	}
 	call("POST", "/api/v1/batches/"+id+"/counties/330402/match", officers["330411"], nil, http.StatusForbidden)
+	// As if locked 20 days ago: one inspection below took place before
+	// today, and none may be dated before the lock.
+	if _, err := db.ExecContext(ctx, `UPDATE batches SET locked_at = locked_at - interval '20 days' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
 	for county, tok := range officers {
 		// The county's workflow starts right after the lock: 409 until then.
 		eventually("county "+county+" to take its match", func() bool {
@@ -275,6 +296,7 @@ func TestBatchEndToEnd(t *testing.T) {
 			on = today.AddDays(-14).String()
 		}
 		call("POST", path+"/result", officers[county], map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusConflict)
+		call("POST", path+"/inspected", officers[county], map[string]any{"completed_on": today.AddDays(-30).String()}, http.StatusBadRequest)
 		call("POST", path+"/inspected", officers[county], map[string]any{"completed_on": on}, http.StatusOK)
 		if task["object_key"] != late["object_key"] && task["object_key"] != reminded["object_key"] {
 			call("POST", path+"/result", officers[county], map[string]any{"result_code": "no_problem", "method": "on_site"}, http.StatusOK)

@@ -43,7 +43,8 @@ func startSystem(t *testing.T, ctx context.Context, queue string, r roles) *live
 		t.Fatal(err)
 	}
 	cfg := config.Register(newFlagSetForTest())
-	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = s.dbURL, s.temporal, queue
+	// The application runs as the runtime role, as in production.
+	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = testenv.RuntimeURL(s.dbURL), s.temporal, queue
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), r, ln, nil) }()
@@ -172,4 +173,37 @@ func (s *liveSystem) tasks(id, tok, query string) []map[string]any {
 		}
 		cursor = "&cursor=" + next
 	}
+}
+
+// lockedDaysAgo moves the lock of batch id back by days, as if it had been
+// locked then: an inspection before the lock is refused, so a test whose
+// result must be late inspects within that time.
+func (s *liveSystem) lockedDaysAgo(id string, days int) {
+	s.t.Helper()
+	if _, err := s.db.ExecContext(s.ctx, `UPDATE batches SET locked_at = locked_at - make_interval(days => $2) WHERE id = $1`, id, days); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// beacon posts the beacon once the batch workflow awaits it: the database
+// says frozen a moment before the workflow has taken the freeze's result
+// (409 "is freezing" until then, longer on a loaded machine).
+func (s *liveSystem) beacon(id, tok, beacon string) {
+	s.t.Helper()
+	s.eventually("the workflow to await the beacon", 2*time.Minute, func() bool {
+		b, _ := json.Marshal(map[string]string{"beacon": beacon})
+		req, _ := http.NewRequestWithContext(s.ctx, "POST", s.base+"/api/v1/batches/"+id+"/beacon", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict && resp.StatusCode < 500 {
+			s.t.Fatalf("beacon of %s: %d %s", id, resp.StatusCode, body)
+		}
+		return resp.StatusCode == http.StatusOK
+	})
 }

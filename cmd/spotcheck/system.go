@@ -27,7 +27,14 @@ import (
 
 // roles says which parts of the system one process runs; seedDemo loads
 // the demo data into an empty database after the migrations.
-type roles struct{ api, worker, migrate, seedDemo bool }
+//
+// runtimeURL, when set, is the database as the runtime role: after the
+// migrations and the seed (as DATABASE_URL, the owner), the worker and the
+// API connect with it.
+type roles struct {
+	api, worker, migrate, seedDemo bool
+	runtimeURL                     string
+}
 
 // parseFlags registers the settings on a flag set named for the command and
 // parses args.
@@ -82,7 +89,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { db.Close() }()
 	if r.migrate {
 		if err := migrations.Up(ctx, db.DB); err != nil {
 			return err
@@ -93,6 +100,13 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		if err := seedDemo(ctx, db, log); err != nil {
 			return err
 		}
+	}
+	if r.runtimeURL != "" {
+		db.Close()
+		if db, err = openDB(ctx, r.runtimeURL, cfg.DBMaxOpenConns); err != nil {
+			return err
+		}
+		log.Info("connected as the runtime role")
 	}
 	reg := telemetry.NewRegistry()
 	if err := telemetry.RegisterDB(reg, db.DB); err != nil {
@@ -117,6 +131,10 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 			return err
 		}
 		log.Info("digest schedule set", zap.String("time", cfg.DigestTime+" Asia/Shanghai"))
+		if err := ensureAuditHeadSchedule(ctx, tc, cfg); err != nil {
+			w.Stop()
+			return err
+		}
 	}
 
 	var serveErr error
@@ -136,8 +154,9 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 			return err
 		}
 		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
-			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit,
+			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit, APIRateLimit: cfg.APIRateLimit,
 			Pages: web.New(disclosure.New(db), log)})
+		go api.SweepIdempotencyKeys(ctx, db, time.Hour, log)
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
 	} else {
 		<-ctx.Done()

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
@@ -32,14 +33,16 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		// Leave half the shutdown budget to the HTTP drain and the rest.
 		WorkerStopTimeout: cfg.ShutdownTimeout / 2,
+		Interceptors:      []interceptor.WorkerInterceptor{activities.PermanentErrors()},
 	})
-	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow, workflows.DigestWorkflow} {
+	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow, workflows.DigestWorkflow, workflows.AuditHeadWorkflow} {
 		w.RegisterWorkflow(wf)
 	}
 	calendars := workday.NewStore(db)
 	batches := batch.NewService(db)
 	w.RegisterActivity(&activities.Deadlines{Calendars: calendars})
 	w.RegisterActivity(&activities.Tasks{DB: db, Calendars: calendars})
+	w.RegisterActivity(&activities.AuditHeads{DB: db})
 	matcher := matching.NewService(db)
 	w.RegisterActivity(&activities.Matching{Matcher: matcher, Replacer: matcher})
 	w.RegisterActivity(&activities.Batches{

@@ -134,6 +134,16 @@ type Manifest struct {
 	BatchID  string    `json:"batch_id"`
 	SealedAt time.Time `json:"sealed_at"`
 	Files    []File    `json:"files"`
+	// AuditHead is the head of the audit chain when the batch was sealed,
+	// published at /public/audit/heads in the same transaction: the archive
+	// and the public list vouch for each other.
+	AuditHead *ChainHead `json:"audit_head,omitempty"`
+}
+
+// ChainHead is a row of the audit chain by number and hash.
+type ChainHead struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
 }
 
 // exports are the batch's rows, one CSV file per table, in a fixed order.
@@ -214,7 +224,11 @@ func (c *Closer) Seal(ctx context.Context, batchID string) (Manifest, error) {
 			add("match-proofs.json", proofs)
 		}
 
-		m = Manifest{BatchID: batchID, SealedAt: c.now().UTC().Truncate(time.Microsecond)}
+		head, err := audit.PublishHead(ctx, tx, "archive", batchID)
+		if err != nil {
+			return err
+		}
+		m = Manifest{BatchID: batchID, SealedAt: c.now().UTC().Truncate(time.Microsecond), AuditHead: &ChainHead{Seq: head.Seq, Hash: head.Hash}}
 		for _, name := range order {
 			sum := sha256.Sum256(files[name])
 			m.Files = append(m.Files, File{Name: name, Bytes: len(files[name]), SHA256: hex.EncodeToString(sum[:])})

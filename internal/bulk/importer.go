@@ -223,6 +223,11 @@ func (im *importer) readHeader() (*layout, error) {
 			im.problem(p)
 		}
 		im.headerOK = len(problems) == 0
+		if len(lo.staged) == 0 {
+			// Not one column is known: there is nothing to read the rows into.
+			im.problem(fault.Problem{Row: row, Message: "the header names none of the columns of " + im.lib.Name + ": " + im.lib.columnList()})
+			return nil, nil
+		}
 		return lo, nil
 	}
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// PublicRateLimit is how many requests a second one client IP may make
 	// to the public disclosure endpoints; 0 = unlimited.
 	PublicRateLimit int
+	// APIRateLimit is how many requests a second one principal may make
+	// to /api/v1; 0 = unlimited.
+	APIRateLimit int
 }
 
 // Setting describes one configuration variable; the README's table is
@@ -97,6 +100,7 @@ var Settings = []Setting{
 	{"JWT_ROLE_MAP", "jwt-role-map", "", "provider role values to roles, `value=role,value=role`; empty = the values are role names (admin, coordinator, department_officer, county_officer, inspector, auditor)"},
 	{"CORS_ORIGINS", "cors-origins", "", "origins allowed to call the API from a browser, comma-separated (`https://a.example,https://b.example`); empty = CORS off"},
 	{"PUBLIC_RATE_LIMIT", "public-rate-limit", "20", "requests per second one client IP may make to the public disclosure endpoints (/public) and the portal's pages together, bursts of three times that; 0 = unlimited"},
+	{"API_RATE_LIMIT", "api-rate-limit", "50", "requests per second one principal (token or signed-in user) may make to /api/v1, bursts of three times that; over it 429 with Retry-After; 0 = unlimited"},
 }
 
 // Register defines every setting on fs, with defaults taken from the
@@ -155,6 +159,7 @@ func Register(fs *flag.FlagSet) *Config {
 	str(&c.JWTRoleMap, "JWT_ROLE_MAP")
 	str(&c.CORSOrigins, "CORS_ORIGINS")
 	num(&c.PublicRateLimit, "PUBLIC_RATE_LIMIT")
+	num(&c.APIRateLimit, "API_RATE_LIMIT")
 	num(&c.TemporalDevPort, "TEMPORAL_DEV_PORT")
 	num(&c.TemporalUIPort, "TEMPORAL_UI_PORT")
 	num(&c.DBMaxOpenConns, "DB_MAX_OPEN_CONNS")
@@ -204,6 +209,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DBMaxOpenConns < 1 {
 		return fmt.Errorf("DB_MAX_OPEN_CONNS must be at least 1, got %d", c.DBMaxOpenConns)
+	}
+	if c.APIRateLimit < 0 {
+		return fmt.Errorf("API_RATE_LIMIT must be 0 (unlimited) or more, got %d", c.APIRateLimit)
 	}
 	if c.PublicRateLimit < 0 {
 		return fmt.Errorf("PUBLIC_RATE_LIMIT must be 0 (unlimited) or more, got %d", c.PublicRateLimit)

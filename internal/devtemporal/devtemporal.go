@@ -117,6 +117,13 @@ func (s *Server) waitReady(ctx context.Context, opts Options, limit time.Duratio
 // Exited is closed when the dev server process ends.
 func (s *Server) Exited() <-chan struct{} { return s.exited }
 
+// Kill ends the dev server with SIGKILL, as a crash would; its SQLite file
+// keeps what it had written.
+func (s *Server) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
 // Stop terminates the dev server, killing it if it lingers past limit.
 func (s *Server) Stop(limit time.Duration) error {
 	select {

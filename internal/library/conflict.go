@@ -2,6 +2,7 @@ package library
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -58,6 +59,15 @@ func (s *Store) DeclareConflict(ctx context.Context, by Actor, inspectorKey stri
 		}
 		if _, err := lockInspector(ctx, tx, inspectorKey, 0); err != nil {
 			return err
+		}
+		// A conflict binds two records of the directories: a key that names
+		// no object would be a promise about nothing.
+		var known bool
+		if err := tx.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM objects WHERE key = $1)`, objectKey); err != nil {
+			return fmt.Errorf("look up object %s: %w", objectKey, err)
+		}
+		if !known {
+			return fault.Field("object_key", "there is no object %q in the directory", objectKey)
 		}
 		var err error
 		out, err = scanConflict(tx.QueryRowContext(ctx, `INSERT INTO inspector_conflicts (inspector_key, object_key, reason)

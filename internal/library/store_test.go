@@ -323,7 +323,16 @@ func TestConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	obj := newUSCC()
-	_, err := s.DeclareConflict(ctx, alice, ik, ConflictInput{ObjectKey: obj})
+	other := unique("XM")
+	// A conflict names an object of the directory.
+	_, err := s.DeclareConflict(ctx, alice, ik, ConflictInput{ObjectKey: obj, Reason: "亲属"})
+	wantFault(t, err, fault.Invalid, "object_key")
+	for _, o := range []ObjectInput{{Key: obj, Kind: "enterprise", Name: "企业", RegionCode: "330402"}, {Key: other, Kind: "project", Name: "项目", RegionCode: "330402"}} {
+		if _, err := s.CreateObject(ctx, alice, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = s.DeclareConflict(ctx, alice, ik, ConflictInput{ObjectKey: obj})
 	wantFault(t, err, fault.Invalid, "reason")
 	// A credit code is stored canonically, as the object's key is.
 	c, err := s.DeclareConflict(ctx, Actor{Name: "钱七"}, ik, ConflictInput{ObjectKey: strings.ToLower(obj), Reason: "配偶任该企业法定代表人"})
@@ -335,7 +344,6 @@ func TestConflicts(t *testing.T) {
 	_, err = s.DeclareConflict(ctx, alice, "no-such", ConflictInput{ObjectKey: obj, Reason: "x"})
 	wantFault(t, err, fault.NotFound)
 
-	other := unique("XM")
 	if _, err := s.DeclareConflict(ctx, alice, ik, ConflictInput{ObjectKey: other, Reason: "曾参与该项目审批"}); err != nil {
 		t.Fatal(err)
 	}

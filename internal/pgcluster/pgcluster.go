@@ -43,6 +43,8 @@ type Cluster struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error
+	// restarted: pg_ctl started the server anew, no longer our child.
+	restarted bool
 }
 
 // ErrNoBinaries means the PostgreSQL server binaries were not found.
@@ -334,12 +336,66 @@ func (c *Cluster) URL(database string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, database)
 }
 
+// RuntimeRole is the role the application connects as (migration 00082):
+// it owns nothing and cannot change the audit trail.
+const RuntimeRole = "spotcheck_runtime"
+
+// RuntimeURL returns a connection URL for database as RuntimeRole.
+func (c *Cluster) RuntimeURL(database string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", RuntimeRole, c.Port, database)
+}
+
 // Exited is closed when the server process ends.
 func (c *Cluster) Exited() <-chan struct{} { return c.exited }
+
+// RestartImmediate is `pg_ctl restart -m immediate`: every backend is
+// killed without a checkpoint, as in a crash, and the server starts again
+// on the same port and recovers from its WAL. The test of faults uses it;
+// the new server is pg_ctl's child, and Stop stops it through pg_ctl.
+func (c *Cluster) RestartImmediate(ctx context.Context) error {
+	bin, err := BinDir()
+	if err != nil {
+		return err
+	}
+	cred, err := serverCredential()
+	if err != nil {
+		return err
+	}
+	if cred != nil {
+		// The log was opened by us; the restarted server appends to it.
+		if err := os.Chown(c.opts.LogFile, int(cred.Uid), int(cred.Gid)); err != nil {
+			return fmt.Errorf("hand the log to the server's user: %w", err)
+		}
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pg_ctl"), "-D", c.opts.Dir, "-l", c.opts.LogFile, "-m", "immediate", "-w", "-t", "120", "restart")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl restart -m immediate: %w: %s", err, lastLines(string(out), 5))
+	}
+	c.restarted = true
+	return c.waitReady(ctx, 2*time.Minute)
+}
 
 // Stop asks for a fast shutdown (SIGINT: roll back open transactions, write
 // a checkpoint) and kills the server if it has not gone within limit.
 func (c *Cluster) Stop(limit time.Duration) error {
+	if c.restarted {
+		bin, err := BinDir()
+		if err != nil {
+			return err
+		}
+		cred, err := serverCredential()
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(filepath.Join(bin, "pg_ctl"), "-D", c.opts.Dir, "-m", "fast", "-w", "-t", strconv.Itoa(int(limit.Seconds())+1), "stop")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("pg_ctl stop: %w: %s", err, lastLines(string(out), 5))
+		}
+		return nil
+	}
 	select {
 	case <-c.exited:
 		return nil

@@ -147,7 +147,45 @@ func DB(t testing.TB) *sqlx.DB {
 // calendar, say) whatever the package's other tests changed.
 func NewMigratedDB(t testing.TB) *sqlx.DB {
 	t.Helper()
-	db, err := sqlx.Open("postgres", NewDatabase(t))
+	db, _ := newMigrated(t)
+	return db
+}
+
+// NewMigratedURL is NewMigratedDB's database by its (owner's) URL.
+func NewMigratedURL(t testing.TB) string {
+	t.Helper()
+	_, u := newMigrated(t)
+	return u
+}
+
+// RuntimeURL is dbURL with the application's runtime role
+// (spotcheck_runtime, migration 00082) as its user: the application
+// connects so, and may not change the audit trail or any trigger.
+func RuntimeURL(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return dbURL
+	}
+	u.User = url.User("spotcheck_runtime")
+	return u.String()
+}
+
+// RuntimeDB opens the package's database as the runtime role; the handle
+// is closed when t ends.
+func RuntimeDB(t testing.TB) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open("postgres", RuntimeURL(DatabaseURL(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newMigrated(t testing.TB) (*sqlx.DB, string) {
+	t.Helper()
+	u := NewDatabase(t)
+	db, err := sqlx.Open("postgres", u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +195,7 @@ func NewMigratedDB(t testing.TB) *sqlx.DB {
 	if err := migrations.Up(ctx, db.DB); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	return db
+	return db, u
 }
 
 // NewDatabase creates another empty, unmigrated database on the test server
