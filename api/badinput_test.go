@@ -209,7 +209,12 @@ func badRequestsFor(f scopeFixture, method, path string, op *openapi3.Operation)
 			continue
 		}
 		name := strings.Trim(s, "{}")
-		for _, bad := range []struct{ kind, v string }{{"NUL in path parameter", "%00"}, {"invalid UTF-8 in path parameter", "%FF"}, {"control character in path parameter", "a%01b"}} {
+		bads := []struct{ kind, v string }{{"NUL in path parameter", "%00"}, {"invalid UTF-8 in path parameter", "%FF"}, {"control character in path parameter", "a%01b"}}
+		if name == "version" || name == "year" {
+			bads = append(bads, struct{ kind, v string }{"number out of range in path parameter", "99999999999999999999"},
+				struct{ kind, v string }{"negative number in path parameter", "-1"}, struct{ kind, v string }{"not a number in path parameter", "x1"})
+		}
+		for _, bad := range bads {
 			parts := strings.Split(url, "/")
 			parts[i] = bad.v
 			add(bad.kind+" "+name, strings.Join(parts, "/"), hdr(), body, ctype, name)
@@ -238,6 +243,10 @@ func badRequestsFor(f scopeFixture, method, path string, op *openapi3.Operation)
 			}
 		case "year":
 			add("impossible year", url+"?year=99999", hdr(), body, ctype, "year")
+		case "on", "start":
+			add("impossible date "+n, url+"?"+n+"=2026-02-30", hdr(), body, ctype, n)
+		case "working_days", "round":
+			add("number out of range "+n, url+"?"+n+"=99999999999999999999", hdr(), body, ctype, n)
 		}
 	}
 	// Headers the application reads.

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -339,5 +341,32 @@ func TestScopeOfWorkflowProgress(t *testing.T) {
 	}
 	if all := scopeProgress(p, ""); len(all.Counties) != 2 || all.Total.Objects != 8 {
 		t.Errorf("city sees %+v", all)
+	}
+}
+
+// TestCanSeePlan is the read scope of plans (the fixtures of
+// TestScopeMatrix hold no plan).
+func TestCanSeePlan(t *testing.T) {
+	own := plan.Plan{Spec: plan.Spec{DepartmentCode: "D1", CountyCode: "330402"}, State: plan.Draft}
+	foreign := plan.Plan{Spec: plan.Spec{DepartmentCode: "D2", CountyCode: "330411"}, State: plan.Draft}
+	published := plan.Plan{Spec: plan.Spec{DepartmentCode: "D2", CountyCode: "330411"}, State: plan.Published}
+	for _, c := range []struct {
+		who  string
+		sc   auth.Scope
+		p    plan.Plan
+		want bool
+	}{
+		{"coordinator", auth.Scope{}, foreign, true},
+		{"department officer, own", auth.Scope{Department: "D1"}, own, true},
+		{"department officer, another's", auth.Scope{Department: "D1"}, foreign, false},
+		{"county officer, own", auth.Scope{County: "330402"}, own, true},
+		{"county officer, another county's", auth.Scope{County: "330402"}, foreign, false},
+		{"inspector, a draft", auth.Scope{InspectorKey: "I1"}, own, false},
+		{"inspector, a published plan", auth.Scope{InspectorKey: "I1"}, published, true},
+		{"no scope", auth.Scope{None: true}, published, false},
+	} {
+		if got := canSeePlan(c.sc, c.p); got != c.want {
+			t.Errorf("%s: %v, want %v", c.who, got, c.want)
+		}
 	}
 }

@@ -214,10 +214,27 @@ func (h *planAPI) read(c *gin.Context, id string) (plan.Plan, error) {
 	if err != nil {
 		return p, err
 	}
-	if owns(c, p.DepartmentCode, p.CountyCode) != nil {
+	if !canSeePlan(principalOf(c).Scope(), p) {
 		return plan.Plan{}, fault.New(fault.NotFound, "no plan %s that you can see", id)
 	}
 	return p, nil
+}
+
+// canSeePlan is the read scope of a plan: a department or county officer
+// sees their own unit's, an inspector the published ones (which are public
+// anyway), a principal without a scope none; the city's roles all.
+func canSeePlan(sc auth.Scope, p plan.Plan) bool {
+	switch {
+	case sc.None:
+		return false
+	case sc.Department != "":
+		return p.DepartmentCode == sc.Department
+	case sc.County != "":
+		return p.CountyCode == sc.County
+	case sc.InspectorKey != "":
+		return p.State == plan.Published
+	}
+	return true
 }
 
 func (h *planAPI) get(c *gin.Context) {
@@ -250,9 +267,11 @@ func (h *planAPI) list(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	views := make([]planView, len(items))
-	for i, p := range items {
-		views[i] = viewPlan(p)
+	views := []planView{}
+	for _, p := range items {
+		if canSeePlan(sc, p) {
+			views = append(views, viewPlan(p))
+		}
 	}
 	c.JSON(http.StatusOK, Page[planView]{Items: views})
 }

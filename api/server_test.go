@@ -12,6 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
 func newTestHandler(ready map[string]Checker) http.Handler {
@@ -97,5 +99,29 @@ func TestPanicBecomesProblem(t *testing.T) {
 	rec := do(h, "GET", "/boom", nil)
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "request ID") {
 		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// The authenticated API is limited per principal (bursts of three times
+// the rate), apart from the public one, and its answers are never cached.
+func TestPrincipalRateLimitAndNoStore(t *testing.T) {
+	h := NewHandler(Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}, APIRateLimit: 1})
+	var codes []int
+	for range 4 {
+		rec := do(h, "GET", "/api/v1/me", bearer("coordinator"))
+		codes = append(codes, rec.Code)
+		if rec.Code == 200 && rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("Cache-Control %q on an authenticated answer", rec.Header().Get("Cache-Control"))
+		}
+		if rec.Code == 429 && (rec.Header().Get("Retry-After") == "" || !strings.HasPrefix(rec.Header().Get("Content-Type"), problemContentType)) {
+			t.Errorf("429 without Retry-After or problem: %v", rec.Header())
+		}
+	}
+	if codes[0] != 200 || codes[2] != 200 || codes[3] != 429 {
+		t.Errorf("statuses %v, want three 200 then 429", codes)
+	}
+	// Another principal has its own bucket.
+	if rec := do(h, "GET", "/api/v1/me", bearer("auditor")); rec.Code != 200 {
+		t.Errorf("another principal: %d", rec.Code)
 	}
 }

@@ -110,8 +110,16 @@ GRANT SELECT ON goose_db_version TO spotcheck_runtime;
 -- another role than this one's grant them in their own migration.
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO spotcheck_runtime;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO spotcheck_runtime;
+-- The owner runs the later migrations: it creates in the schema, and what
+-- it creates is granted alike.
+GRANT USAGE, CREATE ON SCHEMA public TO spotcheck_owner;
+ALTER DEFAULT PRIVILEGES FOR ROLE spotcheck_owner IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO spotcheck_runtime;
+ALTER DEFAULT PRIVILEGES FOR ROLE spotcheck_owner IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO spotcheck_runtime;
 
 -- +goose Down
+ALTER DEFAULT PRIVILEGES FOR ROLE spotcheck_owner IN SCHEMA public REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM spotcheck_runtime;
+ALTER DEFAULT PRIVILEGES FOR ROLE spotcheck_owner IN SCHEMA public REVOKE USAGE, SELECT, UPDATE ON SEQUENCES FROM spotcheck_runtime;
+REVOKE USAGE, CREATE ON SCHEMA public FROM spotcheck_owner;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM spotcheck_runtime;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE, SELECT, UPDATE ON SEQUENCES FROM spotcheck_runtime;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM spotcheck_runtime;

@@ -250,6 +250,7 @@ func (o *objectRun) checkExtend(ctx workflow.Context, e Extension) error {
 	if len(e.Reason) == 0 {
 		ps = append(ps, fault.Problem{Field: "reason", Message: "say why the deadline is extended"})
 	}
+	ps = inspection.AppendText(ps, "reason", e.Reason, 2000)
 	if e.By == "" {
 		ps = append(ps, fault.Problem{Field: "by", Message: "name who extends the deadline"})
 	}

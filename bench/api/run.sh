@@ -98,7 +98,7 @@ token=$("$work/spotcheck" token create --role coordinator --name bench --databas
 [[ -n "$token" ]] || { say "no token created"; exit 1; }
 
 hport=$(free_port)
-DATABASE_URL=$url TEMPORAL_ADDRESS=127.0.0.1:$tport HTTP_ADDR=127.0.0.1:$hport PUBLIC_RATE_LIMIT=0 LOG_LEVEL=warn \
+DATABASE_URL=$url TEMPORAL_ADDRESS=127.0.0.1:$tport HTTP_ADDR=127.0.0.1:$hport PUBLIC_RATE_LIMIT=0 API_RATE_LIMIT=0 LOG_LEVEL=warn \
 	"$work/spotcheck" api >"$work/api.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1 && break; sleep 0.2; done

@@ -211,7 +211,7 @@ func CheckResult(r Result, county string, team []string) error {
 	if library.Methods.Chinese(r.Method) == "" {
 		ps = append(ps, fault.Problem{Field: "method", Message: "unknown inspection method " + quote(r.Method) + "; known: " + strings.Join(library.Methods.Codes(), ", ")})
 	}
-	ps = appendText(ps, "notes", r.Notes, 4000)
+	ps = AppendText(ps, "notes", r.Notes, 4000)
 	if err := checkActor(r.EnteredBy, county, team); err != nil {
 		ps = append(ps, fault.Problem{Field: "entered_by", Message: err.Error()})
 	}
@@ -235,7 +235,7 @@ func CheckReview(r Review, county string) error {
 	if !r.Approve && strings.TrimSpace(r.Comment) == "" {
 		ps = append(ps, fault.Problem{Field: "comment", Message: "say what must be corrected when returning a result"})
 	}
-	ps = appendText(ps, "comment", r.Comment, 4000)
+	ps = AppendText(ps, "comment", r.Comment, 4000)
 	return fault.Invalids("the review cannot be accepted", ps)
 }
 
@@ -264,18 +264,18 @@ func CheckFollowUp(f FollowUpEntry, county string, team []string) error {
 		}
 		seen[a] = true
 	}
-	ps = appendText(ps, "notes", f.Notes, 4000)
+	ps = AppendText(ps, "notes", f.Notes, 4000)
 	if err := checkActor(f.EnteredBy, county, team); err != nil {
 		ps = append(ps, fault.Problem{Field: "entered_by", Message: err.Error()})
 	}
 	return fault.Invalids("the follow-up cannot be accepted", ps)
 }
 
-// appendText adds the problem of a free text that the database cannot
+// AppendText adds the problem of a free text that the database cannot
 // store: over max bytes, invalid UTF-8, or a NUL (PostgreSQL's text
 // refuses both; a validator must, or the entry's activity would fail on
 // every attempt).
-func appendText(ps []fault.Problem, field, s string, max int) []fault.Problem {
+func AppendText(ps []fault.Problem, field, s string, max int) []fault.Problem {
 	switch {
 	case len(s) > max:
 		return append(ps, fault.Problem{Field: field, Message: "is longer than " + strconv.Itoa(max) + " bytes"})
