@@ -26,6 +26,7 @@ Usage:
   spotcheck worker              the Temporal worker (production role)
   spotcheck migrate up|down|status
   spotcheck token create|list|revoke   API keys (token create --role ROLE ... prints the key once)
+  spotcheck user create|list    console accounts (user create --username NAME --role ROLE ... --password-stdin)
   spotcheck audit verify        check the hash chain of the audit trail
   spotcheck verify-match --proof FILE|URL   recompute a match proof (URL: --token or SPOTCHECK_TOKEN)
   spotcheck verify-draw --proof FILE|URL --population FILE|URL   recompute a published draw
@@ -50,6 +51,10 @@ func main() {
 		os.Exit(exitCode(err))
 	}
 }
+
+// stdin is where commands read secrets from (user create --password-stdin);
+// tests replace it.
+var stdin io.Reader = os.Stdin
 
 // usageError marks a mistake in the command line (exit 2, as flag does).
 type usageError struct{ msg string }
@@ -81,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, stdin, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
 	case "verify-match":
