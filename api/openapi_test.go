@@ -128,7 +128,7 @@ var scopeMatrix = map[string]string{
 	"returnPlan": "AC", "approvePlan": "AC", "publishPlan": "AC", "startPlan": "AC", "pausePlan": "AC", "resumePlan": "AC",
 	"cancelPlan": "AC", "extraPlanBatch": "AC", "planProgress": "ACDKIU", "cityPlan": "ACDKIU", "publicPlans": "P",
 
-	"createCase": "ACDk", "listCases": "ACDKIU", "getCase": "ACDKIU", "assignCase": "k", "getStatistics": "ACU",
+	"createCase": "ACDk", "listCases": "ACDKIU", "getCase": "ACDKIU", "assignCase": "k", "getStatistics": "ACU", "getDashboard": "ACUK",
 	"progressXLSX": "ACDKU", "accountabilityXLSX": "ACUK", "statisticsXLSX": "ACU",
 
 	"getDrawProof": "P", "getPopulation": "P", "getSummary": "P", "publicDrawn": "P", "publicCheckItems": "P",

@@ -17,6 +17,7 @@ func (s *Server) routes(v1, pub *gin.RouterGroup) {
 	s.planRoutes(v1, pub)
 	s.caseRoutes(v1)
 	s.statsRoutes(v1)
+	s.dashboardRoutes(v1)
 	s.reportRoutes(v1)
 	s.publicRoutes(pub)
 }
