@@ -100,7 +100,7 @@ func ginToOpenAPI(p string) string {
 // token). Whatever is answered to K and I with 2xx must not contain the
 // foreign object, inspector or county, except on cityWide operations.
 var scopeMatrix = map[string]string{
-	"getMe": "ACDKIU", "listAudit": "AU", "verifyAudit": "AU",
+	"getMe": "ACDKIU", "listUsers": "A", "createUser": "A", "listAudit": "AU", "verifyAudit": "AU",
 	"getOpenAPI": "P", "healthz": "P", "readyz": "P", "metrics": "P",
 
 	"listRegions": "ACDKIU", "getRegion": "ACDKIU", "listDepartments": "ACDKIU",

@@ -9,6 +9,7 @@ func (s *Server) routes(v1, pub *gin.RouterGroup) {
 	s.libraryRoutes(v1)
 	s.bulkRoutes(v1)
 	s.accessRoutes(v1)
+	s.userRoutes(v1)
 	s.calendarRoutes(v1)
 	s.contactRoutes(v1)
 	s.lifecycleRoutes(v1, pub)

@@ -60,6 +60,11 @@ type Deps struct {
 	Now func() time.Time
 	// Pages, if set, mounts the public portal's pages at / (package web).
 	Pages interface{ Mount(gin.IRoutes) }
+	// Console, if set, mounts the signed-in people's pages at /console
+	// (package web); they call this handler, the whole API, in process.
+	Console interface {
+		Mount(*gin.RouterGroup, http.Handler)
+	}
 }
 
 // NewHandler builds the HTTP handler with every route and middleware.
@@ -90,6 +95,9 @@ func NewHandler(d Deps) http.Handler {
 	s.routes(r.Group("/api/v1", s.authenticate(), s.idempotent()), r.Group("/public", public))
 	if d.Pages != nil {
 		d.Pages.Mount(r.Group("/", public))
+	}
+	if d.Console != nil {
+		d.Console.Mount(r.Group("/console"), r)
 	}
 	return r
 }

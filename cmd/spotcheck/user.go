@@ -14,8 +14,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+	"go.uber.org/zap"
+
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
+	"github.com/spotcheck-gov/spotcheck/web"
 )
 
 const userUsage = `usage:
@@ -176,4 +180,10 @@ func writeUsers(w io.Writer, users []auth.User, now time.Time) error {
 			u.CreatedAt.In(chinaTime).Format("2006-01-02 15:04"), u.CreatedBy)
 	}
 	return tw.Flush()
+}
+
+// newConsole builds the 工作台 on sessions; with single sign-on when
+// OIDC_ISSUER is set.
+func newConsole(ctx context.Context, cfg *config.Config, sessions *auth.Sessions, db *sqlx.DB, log *zap.Logger) (*web.Console, error) {
+	return web.NewConsole(sessions, log), nil
 }

@@ -51,13 +51,13 @@ func (s *Service) Dashboard(ctx context.Context, year int, onlyCounty string) (D
 		FROM batches x
 		LEFT JOIN batch_objects b ON b.batch_id = x.id AND ($3 = '' OR b.county_code = $3)
 		LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
-		WHERE x.created_at >= $1 AND x.created_at < $2
-		GROUP BY x.id ORDER BY x.created_at DESC, x.id`, from, to, onlyCounty)
+		WHERE x.committed_at >= $1 AND x.committed_at < $2
+		GROUP BY x.id ORDER BY x.committed_at DESC, x.id`, from, to, onlyCounty)
 	if err != nil {
 		return d, fmt.Errorf("dashboard %d: batches: %w", year, err)
 	}
 	rows, err := s.db.QueryContext(ctx, `
-		WITH y AS (SELECT id FROM batches WHERE created_at >= $1 AND created_at < $2)
+		WITH y AS (SELECT id FROM batches WHERE committed_at >= $1 AND committed_at < $2)
 		SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
 		FROM batch_objects b JOIN y ON y.id = b.batch_id
 		LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key

@@ -1,0 +1,273 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/spotcheck-gov/spotcheck/api"
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/browsertest"
+	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
+	"github.com/spotcheck-gov/spotcheck/web"
+)
+
+const consolePassword = "Jiaxing-console-2026"
+
+// consoleSystem is the portal's fixture with the console mounted, a
+// coordinator and an administrator.
+func consoleSystem(t *testing.T) *system {
+	t.Helper()
+	s := newSystem(t)
+	ctx := context.Background()
+	for _, u := range []auth.NewUser{
+		{Username: "zhang", DisplayName: "张统筹", Role: auth.Coordinator, Password: consolePassword},
+		{Username: "admin", DisplayName: "李管理", Role: auth.Admin, Password: consolePassword},
+		{Username: "locked", Role: auth.Coordinator, Password: consolePassword},
+	} {
+		if _, err := auth.CreateUser(ctx, s.db, "test", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sessions := auth.NewSessions(s.db, auth.DefaultSessionPolicy)
+	clock := func() time.Time { return today }
+	h := api.NewHandler(api.Deps{Log: zap.NewNop(), DB: s.db, Registry: prometheus.NewRegistry(), Now: clock,
+		Auth:    auth.NewAuthenticator(s.db, nil).WithSessions(sessions),
+		Pages:   web.New(disclosure.New(s.db), zap.NewNop()).WithClock(clock),
+		Console: web.NewConsole(sessions, zap.NewNop()).WithClock(clock)})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	s.url = srv.URL
+	return s
+}
+
+// client is a person using the console with a plain HTTP client: cookies
+// kept, redirects not followed (so that they can be checked).
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *client) do(method, path string, form url.Values) (int, string, http.Header) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// signIn signs in through the form and returns the status and page.
+func (c *client) signIn(user, password string) (int, string) {
+	c.t.Helper()
+	_, page, _ := c.do("GET", "/console/signin", nil)
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		c.t.Fatalf("sign-in form without a CSRF token: %s", page)
+	}
+	code, page, hdr := c.do("POST", "/console/signin", url.Values{"csrf": {m[1]}, "username": {user}, "password": {password}, "next": {"/console/"}})
+	if code == http.StatusSeeOther {
+		if hdr.Get("Location") != "/console/" {
+			c.t.Errorf("after sign-in to %s", hdr.Get("Location"))
+		}
+	}
+	return code, page
+}
+
+// TestConsoleSessions: sign-in and its refusals, CSRF, lockout, sign-out
+// and the admin-only pages, over HTTP as a browser would send them.
+func TestConsoleSessions(t *testing.T) {
+	s := consoleSystem(t)
+	anon := newClient(t, s.url)
+	if code, _, hdr := anon.do("GET", "/console/contacts", nil); code != http.StatusSeeOther || hdr.Get("Location") != "/console/signin?next=%2Fconsole%2Fcontacts" {
+		t.Errorf("signed out: %d to %q", code, hdr.Get("Location"))
+	}
+	// The sign-in form itself needs its token.
+	if code, page, _ := anon.do("POST", "/console/signin", url.Values{"username": {"zhang"}, "password": {consolePassword}}); code != http.StatusForbidden || !strings.Contains(page, "防伪令牌") {
+		t.Errorf("sign-in without a token: %d", code)
+	}
+
+	c := newClient(t, s.url)
+	if code, page := c.signIn("zhang", consolePassword); code != http.StatusSeeOther {
+		t.Fatalf("sign in: %d %s", code, page)
+	}
+	u, _ := url.Parse(s.url + "/console/")
+	var cookie *http.Cookie
+	for _, k := range c.http.Jar.Cookies(u) {
+		if k.Name == "spotcheck_session" {
+			cookie = k
+		}
+	}
+	if cookie == nil {
+		t.Fatal("no session cookie")
+	}
+	_, page, hdr := c.do("GET", "/console/", nil)
+	if !strings.Contains(page, "张统筹（zhang） · 市局统筹") || hdr.Get("Cache-Control") != "no-store" {
+		t.Errorf("dashboard of the coordinator: %.400s", page)
+	}
+	// A form posted without the session's CSRF token is refused, and
+	// nothing is written.
+	code, page, _ := c.do("POST", "/console/contacts", url.Values{"region_code": {"330402"}, "role": {"county_officer"}, "name": {"伪造"}, "channel": {"log"}})
+	if code != http.StatusForbidden || !strings.Contains(page, "防伪令牌") {
+		t.Errorf("POST without CSRF: %d", code)
+	}
+	code, page, _ = c.do("POST", "/console/contacts", url.Values{"csrf": {"wrong-token-wrong-token-wrong-token"}, "region_code": {"330402"}, "role": {"county_officer"}, "name": {"伪造"}, "channel": {"log"}})
+	if code != http.StatusForbidden {
+		t.Errorf("POST with a wrong CSRF token: %d", code)
+	}
+	var n int
+	if err := s.db.Get(&n, `SELECT count(*) FROM contacts WHERE name = '伪造'`); err != nil || n != 0 {
+		t.Errorf("a forged contact was written: %d %v", n, err)
+	}
+	// With it, the same form works.
+	_, page, _ = c.do("GET", "/console/contacts", nil)
+	token := csrfField.FindStringSubmatch(page)[1]
+	if code, _, hdr := c.do("POST", "/console/contacts", url.Values{"csrf": {token}, "region_code": {"330402"}, "role": {"county_officer"}, "name": {"王科长"}, "channel": {"log"}, "delivery": {"immediate"}}); code != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/console/contacts?done=") {
+		t.Errorf("add contact: %d %s", code, hdr.Get("Location"))
+	}
+
+	// A coordinator cannot reach the administrator's pages: the API says no.
+	if code, page, _ := c.do("GET", "/console/users", nil); code != http.StatusForbidden || !strings.Contains(page, "无权访问") {
+		t.Errorf("coordinator on /console/users: %d %.300s", code, page)
+	}
+	admin := newClient(t, s.url)
+	admin.signIn("admin", consolePassword)
+	code, page, _ = admin.do("GET", "/console/users", nil)
+	if code != http.StatusOK || !strings.Contains(page, "zhang") || !strings.Contains(page, "用户管理") {
+		t.Errorf("admin on /console/users: %d", code)
+	}
+	token = csrfField.FindStringSubmatch(page)[1]
+	code, page, _ = admin.do("POST", "/console/users", url.Values{"csrf": {token}, "username": {"wang"}, "role": {"county_officer"}, "county": {"南湖区"}, "password": {"short"}})
+	if code != http.StatusBadRequest || !strings.Contains(page, "12") {
+		t.Errorf("weak password: %d %.500s", code, page)
+	}
+	if code, _, _ := admin.do("POST", "/console/users", url.Values{"csrf": {token}, "username": {"wang"}, "role": {"county_officer"}, "county": {"南湖区"}, "password": {"Nanhu-officer-2026"}}); code != http.StatusSeeOther {
+		t.Errorf("create user: %d", code)
+	}
+	if code, _ := newClient(t, s.url).signIn("wang", "Nanhu-officer-2026"); code != http.StatusSeeOther {
+		t.Errorf("the admin's new user cannot sign in: %d", code)
+	}
+
+	// Five wrong passwords lock the account; then the right one is refused.
+	l := newClient(t, s.url)
+	for range auth.MaxFailedSignIns {
+		if code, page := l.signIn("locked", "not-the-password-1"); code != http.StatusUnauthorized || !strings.Contains(page, "用户名或密码不正确") {
+			t.Fatalf("wrong password: %d", code)
+		}
+	}
+	if code, page := l.signIn("locked", consolePassword); code != http.StatusUnauthorized || !strings.Contains(page, "已被锁定") {
+		t.Errorf("locked account: %d %.300s", code, page)
+	}
+
+	// Sign-out ends the session on the server: the old cookie opens nothing.
+	_, page, _ = c.do("GET", "/console/", nil)
+	token = csrfField.FindStringSubmatch(page)[1]
+	if code, _, hdr := c.do("POST", "/console/signout", url.Values{"csrf": {token}}); code != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/console/signin") {
+		t.Errorf("sign out: %d %s", code, hdr.Get("Location"))
+	}
+	replay := newClient(t, s.url)
+	replay.http.Jar.SetCookies(u, []*http.Cookie{{Name: cookie.Name, Value: cookie.Value, Path: "/console"}})
+	if code, _, hdr := replay.do("GET", "/console/", nil); code != http.StatusSeeOther || hdr.Get("Location") != "/console/signin" {
+		t.Errorf("the signed-out cookie still opens the console: %d %s", code, hdr.Get("Location"))
+	}
+	req, _ := http.NewRequest("GET", s.url+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+cookie.Value)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the signed-out session token still authenticates the API: %v %v", resp.StatusCode, err)
+	}
+}
+
+// TestConsolePages opens every page of the coordinator in Chromium after
+// signing in through the form: content, no console error, no serious or
+// critical axe-core violation, a screenshot at 1280 px; the draw preview,
+// the calendar banner (2027 has no schedule on 2026-12-03) and an import
+// whose row errors are listed.
+func TestConsolePages(t *testing.T) {
+	s := consoleSystem(t)
+	b := browsertest.Start(t)
+	b.Do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.url+"/console/"), chromedp.WaitVisible(chromedp.CSS("#username")))
+	b.Do(t, chromedp.SendKeys(chromedp.CSS("#username"), "zhang"), chromedp.SendKeys(chromedp.CSS("#password"), consolePassword),
+		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#h-batches")))
+	pages := []struct {
+		name, path string
+		want       []string
+	}{
+		{"dashboard", "/console/", []string{"工作台（2026 年度）", "缺少 2027 年的节假日安排", s.batch, s.pending, "各县（市、区）检查对象进度", "南湖区", "问责台账"}},
+		{"batch-new", "/console/batches/new", []string{"预览抽取", "创建批次", s.item + " 土地复垦义务履行情况检查", "风险等级"}},
+		{"batch", "/console/batches/" + s.batch, []string{"抽取过程", "2026-11-02 见证人甲|见证人乙", "各县（市、区）进度", "检查任务与期限"}},
+		{"batch-pending", "/console/batches/" + s.pending, []string{"录入公开随机值", "尚未录入"}},
+		{"plans", "/console/plans", []string{"GYC-2026", "已公布", "XZ-2026", "新建计划"}},
+		{"plan", "/console/plans/GYC-2026", []string{"批次安排", "第一批", "提交审核", "启动"}},
+		{"calendar", "/console/calendar", []string{"工作日历缺少 2027 年的节假日安排", "2026", "录入一年的安排"}},
+		{"contacts", "/console/contacts", []string{"添加联系人", "钉钉机器人"}},
+		{"items", "/console/items", []string{s.item, "第 3 版", "未公布"}},
+		{"library", "/console/library", []string{"检查对象名录", "嘉兴市测试复垦企业01有限公司", "导入检查对象"}},
+		{"inspectors", "/console/library?which=inspectors", []string{"执法检查人员名录", "导入执法检查人员"}},
+		{"statistics", "/console/statistics", []string{"2026 年度统计", "按县（市、区）", "年度统计（Excel）"}},
+	}
+	for _, p := range pages {
+		t.Run(p.name, func(t *testing.T) {
+			b.Do(t, chromedp.Navigate(s.url+p.path), chromedp.WaitReady(chromedp.CSS("footer")))
+			text := browsertest.Get(t, b, chromedp.Evaluate[string](`document.body.innerText`))
+			for _, w := range p.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("%s lacks %q", p.path, w)
+				}
+			}
+			for _, v := range b.Axe(t) {
+				t.Errorf("axe %s (%s): %s %v", v.ID, v.Impact, v.Help, v.Nodes)
+			}
+			if errs := b.ConsoleErrors(); len(errs) > 0 {
+				t.Errorf("console errors: %v", errs)
+			}
+			browsertest.Shot(t, b, "console-"+p.name+"-1280.png")
+		})
+	}
+
+	t.Run("draw-preview", func(t *testing.T) {
+		b.Do(t, chromedp.Navigate(s.url+"/console/batches/new"), chromedp.WaitReady(chromedp.CSS("footer")),
+			chromedp.Click(chromedp.CSS(`input[name="item"]`)), chromedp.Click(chromedp.CSS(`#stratum-risk`)),
+			chromedp.Click(chromedp.CSS(`button[value="simulate"]`)), chromedp.WaitVisible(chromedp.CSS("#simulation")))
+		text := browsertest.Get(t, b, chromedp.Evaluate[string](`document.getElementById("simulation").innerText`))
+		if !strings.Contains(text, "总体 26 个对象，预计抽取 4 个") || !strings.Contains(text, "各层总体与预计抽取数量") {
+			t.Errorf("simulation: %s", text)
+		}
+		var n int
+		if err := s.db.Get(&n, `SELECT count(*) FROM batches`); err != nil || n != 2 {
+			t.Errorf("a preview stored a batch: %d batches", n)
+		}
+		for _, v := range b.Axe(t) {
+			t.Errorf("axe %s (%s): %s %v", v.ID, v.Impact, v.Help, v.Nodes)
+		}
+		browsertest.Shot(t, b, "console-draw-preview-1280.png")
+	})
+}
