@@ -531,7 +531,9 @@ func (k *Console) showCalendar(c *gin.Context, status int, problem *apiError, in
 // dates reads a list of ISO dates separated by spaces, commas or lines.
 func dates(s string) []string {
 	out := []string{}
-	for _, d := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '、' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
+	for _, d := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == '，' || r == '、' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
+	}) {
 		out = append(out, d)
 	}
 	return out

@@ -177,7 +177,7 @@ func mustParse() *pages {
 			}
 			return strconv.FormatFloat(*v, 'f', 1, 64) + "%"
 		},
-		"has": func(m map[string]bool, k string) bool { return m[k] },
+		"has":    func(m map[string]bool, k string) bool { return m[k] },
 		"stages": func() []inspection.Stage { return inspection.Stages },
 		// dict passes several values to a template: name, value, ...
 		"dict": func(kv ...any) map[string]any {
