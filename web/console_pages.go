@@ -35,10 +35,10 @@ type dashboardData struct {
 
 type dashboardPage struct {
 	dashboardData
-	Names  map[string]string
-	Chart  chartData
-	Closed int
-	Polled int // seconds between updates
+	Names                      map[string]string
+	Chart                      chartData
+	Closed, Awaiting, Assigned int
+	Polled                     int // seconds between updates
 }
 
 // pollSeconds is how often the dashboard asks for fresh figures; with the
@@ -75,6 +75,7 @@ func (k *Console) loadDashboard(c *gin.Context) (dashboardPage, error) {
 	d.Names, d.Polled = names, pollSeconds
 	d.Chart = chartOf(d.dashboardData, names)
 	d.Closed = d.Total.Stages[inspection.Closed]
+	d.Awaiting, d.Assigned = d.Total.Stages[inspection.AwaitingMatch], d.Total.Stages[inspection.Assigned]
 	return d, nil
 }
 
@@ -99,7 +100,7 @@ func (k *Console) dashboardJSON(c *gin.Context) {
 		c.JSON(http.StatusInternalServerError, gin.H{"message": "系统暂时无法取得最新进度"})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"chart": d.Chart, "total": d.Total.Objects, "closed": d.Closed,
+	c.JSON(http.StatusOK, gin.H{"chart": d.Chart, "total": d.Total.Objects, "closed": d.Closed, "awaiting": d.Awaiting, "assigned": d.Assigned,
 		"overdue": sum(d.Total.Overdue), "due_soon": d.DueSoon.DueSoon, "due_overdue": d.DueSoon.Overdue, "today": d.Today})
 }
 
@@ -372,9 +373,10 @@ func (k *Console) extend(c *gin.Context) {
 	if err != nil {
 		days = 0 // the API says what is wrong
 	}
-	var due workday.Date
+	var task taskLine // the task as it stands after the extension
+	duty := c.PostForm("duty")
 	err = k.call(c, http.MethodPost, "/api/v1/batches/"+url.PathEscape(id)+"/tasks/"+url.PathEscape(key)+"/extensions",
-		map[string]any{"duty": c.PostForm("duty"), "working_days": days, "reason": strings.TrimSpace(c.PostForm("reason"))}, &due,
+		map[string]any{"duty": duty, "working_days": days, "reason": strings.TrimSpace(c.PostForm("reason"))}, &task,
 		"Idempotency-Key", fmt.Sprintf("console-%s-%s-%d", c.PostForm("idem"), c.PostForm("duty"), days))
 	if pr := refusal(err); pr != nil {
 		k.showBatch(c, pr.Status, pr, "")
@@ -384,7 +386,13 @@ func (k *Console) extend(c *gin.Context) {
 		k.fail(c, err)
 		return
 	}
-	done(c, "/console/batches/"+url.PathEscape(id), "期限已延长，"+key+" 的新期限为 "+chineseDate(due.String())+"。")
+	due := map[string]*workday.Date{"inspection": task.InspectionDue, "result_entry": task.ResultDue,
+		"follow_up_entry": task.FollowUpDue, "publication": task.PublicationDue}[duty]
+	what := "期限已延长。"
+	if due != nil {
+		what = "期限已延长，" + task.ObjectName + "（" + key + "）的" + inspection.DutyNames[duty] + "期限现为 " + chineseDate(due.String()) + "。"
+	}
+	done(c, "/console/batches/"+url.PathEscape(id), what)
 }
 
 // --- 年度计划 ---

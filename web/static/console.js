@@ -56,6 +56,8 @@
         if (!d) { return; }
         text("fig-total", d.total);
         text("fig-closed", d.closed);
+        text("fig-awaiting", d.awaiting);
+        text("fig-assigned", d.assigned);
         text("fig-overdue", d.overdue);
         text("fig-due", d.due_soon);
         draw(d.chart);
