@@ -58,8 +58,7 @@ func fail(c *gin.Context, log *zap.Logger, err error) {
 			Detail: e.Msg, Instance: c.Request.URL.Path, RequestID: c.GetString(requestIDKey),
 			Errors: fields, Details: e.Details,
 		}
-		c.Header("Content-Type", problemContentType)
-		c.AbortWithStatusJSON(status, p)
+		writeProblem(c, p)
 		return
 	}
 	log.Error("request failed", zap.String("request_id", c.GetString(requestIDKey)), zap.Error(err))

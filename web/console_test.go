@@ -7,6 +7,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -252,6 +254,36 @@ func TestConsolePages(t *testing.T) {
 			browsertest.Shot(t, b, "console-"+p.name+"-1280.png")
 		})
 	}
+
+	t.Run("import-row-errors", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "objects.csv")
+		csv := "统一社会信用代码/对象编码,名称,对象类型,所属区域,最近检查日期\n" +
+			"JX-TEST-0001,嘉兴市测试企业一,enterprise,南湖区,2026-13-40\n" +
+			"JX-TEST-0002,嘉兴市测试企业二,enterprise,火星区,2026-01-05\n"
+		if err := os.WriteFile(bad, []byte(csv), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.Do(t, chromedp.Navigate(s.url+"/console/library"), chromedp.WaitReady(chromedp.CSS("footer")),
+			chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{bad}), chromedp.Submit(chromedp.CSS("#file")),
+			chromedp.WaitVisible(chromedp.CSS("table.problems")))
+		text := browsertest.Get(t, b, chromedp.Evaluate[string](`document.querySelector("table.problems").innerText`))
+		for _, want := range []string{"需要修改的内容", "第 2 行", "不是日期", "第 3 行", "未知的地区"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("row errors lack %q: %s", want, text)
+			}
+		}
+		if regexp.MustCompile(`\b(is|not|the|unknown|must)\b`).MatchString(text) {
+			t.Errorf("row errors in English: %s", text)
+		}
+		var n int
+		if err := s.db.Get(&n, `SELECT count(*) FROM objects WHERE key LIKE 'JX-TEST-%'`); err != nil || n != 0 {
+			t.Errorf("a file with errors was written: %d", n)
+		}
+		for _, v := range b.Axe(t) {
+			t.Errorf("axe %s (%s): %s %v", v.ID, v.Impact, v.Help, v.Nodes)
+		}
+		browsertest.Shot(t, b, "console-import-errors-1280.png")
+	})
 
 	t.Run("draw-preview", func(t *testing.T) {
 		b.Do(t, chromedp.Navigate(s.url+"/console/batches/new"), chromedp.WaitReady(chromedp.CSS("footer")),
