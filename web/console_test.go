@@ -29,7 +29,7 @@ const consolePassword = "Jiaxing-console-2026"
 
 // consoleSystem is the portal's fixture with the console mounted, a
 // coordinator and an administrator.
-func consoleSystem(t *testing.T) *system {
+func consoleSystem(t *testing.T, with ...func(*web.Console) *web.Console) *system {
 	t.Helper()
 	s := newSystem(t)
 	ctx := context.Background()
@@ -44,10 +44,14 @@ func consoleSystem(t *testing.T) *system {
 	}
 	sessions := auth.NewSessions(s.db, auth.DefaultSessionPolicy)
 	clock := func() time.Time { return today }
+	console := web.NewConsole(sessions, zap.NewNop()).WithClock(clock)
+	for _, w := range with {
+		console = w(console)
+	}
 	h := api.NewHandler(api.Deps{Log: zap.NewNop(), DB: s.db, Registry: prometheus.NewRegistry(), Now: clock,
 		Auth:    auth.NewAuthenticator(s.db, nil).WithSessions(sessions),
 		Pages:   web.New(disclosure.New(s.db), zap.NewNop()).WithClock(clock),
-		Console: web.NewConsole(sessions, zap.NewNop()).WithClock(clock)})
+		Console: console})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s.url = srv.URL

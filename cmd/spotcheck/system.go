@@ -138,7 +138,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		}
 		sessions := auth.NewSessions(db, auth.DefaultSessionPolicy)
 		authn.WithSessions(sessions)
-		console, err := newConsole(ctx, cfg, sessions, db, log)
+		console, err := newConsole(ctx, cfg, sessions, log)
 		if err != nil {
 			return err
 		}

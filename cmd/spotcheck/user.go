@@ -14,7 +14,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
@@ -184,6 +183,21 @@ func writeUsers(w io.Writer, users []auth.User, now time.Time) error {
 
 // newConsole builds the 工作台 on sessions; with single sign-on when
 // OIDC_ISSUER is set.
-func newConsole(ctx context.Context, cfg *config.Config, sessions *auth.Sessions, db *sqlx.DB, log *zap.Logger) (*web.Console, error) {
-	return web.NewConsole(sessions, log), nil
+func newConsole(ctx context.Context, cfg *config.Config, sessions *auth.Sessions, log *zap.Logger) (*web.Console, error) {
+	console := web.NewConsole(sessions, log)
+	if cfg.OIDCIssuer == "" {
+		return console, nil
+	}
+	roles, err := auth.ParseRoleMap(cfg.JWTRoleMap)
+	if err != nil {
+		return nil, fmt.Errorf("JWT_ROLE_MAP: %w", err)
+	}
+	o, err := web.NewOIDC(ctx, web.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		RedirectURL: cfg.OIDCRedirectURL, RoleMap: roles,
+		Claims: auth.ClaimNames{Subject: cfg.JWTSubjectClaim, Role: cfg.JWTRoleClaim, County: cfg.JWTCountyClaim,
+			Department: cfg.JWTDepartmentClaim, Inspector: cfg.JWTInspectorClaim}})
+	if err != nil {
+		return nil, err
+	}
+	return console.WithOIDC(o), nil
 }
