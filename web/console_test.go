@@ -221,6 +221,10 @@ func TestConsolePages(t *testing.T) {
 	s := consoleSystem(t)
 	b := browsertest.Start(t)
 	b.Do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.url+"/console/"), chromedp.WaitVisible(chromedp.CSS("#username")))
+	for _, v := range b.Axe(t) {
+		t.Errorf("sign-in page: axe %s (%s): %s %v", v.ID, v.Impact, v.Help, v.Nodes)
+	}
+	browsertest.Shot(t, b, "console-signin-1280.png")
 	b.Do(t, chromedp.SendKeys(chromedp.CSS("#username"), "zhang"), chromedp.SendKeys(chromedp.CSS("#password"), consolePassword),
 		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#h-batches")))
 	pages := []struct {
@@ -239,6 +243,7 @@ func TestConsolePages(t *testing.T) {
 		{"library", "/console/library", []string{"检查对象名录", "嘉兴市测试复垦企业01有限公司", "导入检查对象"}},
 		{"inspectors", "/console/library?which=inspectors", []string{"执法检查人员名录", "导入执法检查人员"}},
 		{"statistics", "/console/statistics", []string{"2026 年度统计", "按县（市、区）", "年度统计（Excel）"}},
+		{"refused", "/console/users", []string{"无权访问", "此操作需要角色 admin；您的角色是 coordinator。"}},
 	}
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) {
@@ -252,7 +257,7 @@ func TestConsolePages(t *testing.T) {
 			for _, v := range b.Axe(t) {
 				t.Errorf("axe %s (%s): %s %v", v.ID, v.Impact, v.Help, v.Nodes)
 			}
-			if errs := b.ConsoleErrors(); len(errs) > 0 {
+			if errs := pageErrors(b, s.url+p.path); len(errs) > 0 {
 				t.Errorf("console errors: %v", errs)
 			}
 			browsertest.Shot(t, b, "console-"+p.name+"-1280.png")
@@ -286,6 +291,9 @@ func TestConsolePages(t *testing.T) {
 		for _, v := range b.Axe(t) {
 			t.Errorf("axe %s (%s): %s %v", v.ID, v.Impact, v.Help, v.Nodes)
 		}
+		if errs := pageErrors(b, s.url+"/console/library/import"); len(errs) > 0 {
+			t.Errorf("console errors: %v", errs)
+		}
 		browsertest.Shot(t, b, "console-import-errors-1280.png")
 	})
 
@@ -306,4 +314,41 @@ func TestConsolePages(t *testing.T) {
 		}
 		browsertest.Shot(t, b, "console-draw-preview-1280.png")
 	})
+
+	t.Run("signout-and-admin", func(t *testing.T) {
+		b.Do(t, chromedp.Navigate(s.url+"/console/"), chromedp.WaitVisible(chromedp.CSS("button.link")),
+			chromedp.Click(chromedp.CSS("button.link")), chromedp.WaitVisible(chromedp.CSS("#username")))
+		if text := browsertest.Get(t, b, chromedp.Evaluate[string](`document.body.innerText`)); strings.Contains(text, "张统筹") {
+			t.Error("still signed in after 退出登录")
+		}
+		b.Do(t, chromedp.Navigate(s.url+"/console/users"), chromedp.WaitVisible(chromedp.CSS("#username")),
+			chromedp.SendKeys(chromedp.CSS("#username"), "admin"), chromedp.SendKeys(chromedp.CSS("#password"), consolePassword),
+			chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#u-name")))
+		text := browsertest.Get(t, b, chromedp.Evaluate[string](`document.body.innerText`))
+		for _, w := range []string{"用户管理", "zhang", "张统筹", "新建用户"} {
+			if !strings.Contains(text, w) {
+				t.Errorf("users page lacks %q", w)
+			}
+		}
+		for _, v := range b.Axe(t) {
+			t.Errorf("axe %s (%s): %s %v", v.ID, v.Impact, v.Help, v.Nodes)
+		}
+		if errs := b.ConsoleErrors(); len(errs) > 0 {
+			t.Errorf("console errors: %v", errs)
+		}
+		browsertest.Shot(t, b, "console-users-1280.png")
+	})
+}
+
+// pageErrors is what the browser logged as errors, but the status of the
+// page itself: a refusal is answered with its 4xx, which Chromium logs.
+func pageErrors(b *browsertest.Browser, page string) []string {
+	var out []string
+	for _, e := range b.ConsoleErrors() {
+		if strings.HasPrefix(e, "Failed to load resource: the server responded with a status of 4") && strings.HasSuffix(e, " "+page) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
