@@ -161,6 +161,42 @@ func TestConsoleSessions(t *testing.T) {
 		t.Errorf("add contact: %d %s", code, hdr.Get("Location"))
 	}
 
+	// A plan through its states from the plan's page; an action its state
+	// does not allow is refused by the plan service, in Chinese.
+	act := func(action string) (int, string, http.Header) {
+		_, page, _ := c.do("GET", "/console/plans/XZ-2026", nil)
+		return c.do("POST", "/console/plans/XZ-2026/"+action, url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}, "idem": {action}})
+	}
+	for _, a := range []string{"submit", "approve"} {
+		if code, page, hdr := act(a); code != http.StatusSeeOther {
+			t.Fatalf("%s: %d %s %.500s", a, code, hdr.Get("Location"), page)
+		}
+	}
+	if _, page, _ := c.do("GET", "/console/plans/XZ-2026", nil); !strings.Contains(page, "已审核") {
+		t.Errorf("plan after approve: %.300s", page)
+	}
+	if code, page, _ := act("submit"); code != http.StatusConflict || !strings.Contains(page, "计划 XZ-2026 处于") {
+		t.Errorf("submitting an approved plan: %d %.800s", code, page)
+	}
+
+	// Entering next year's schedule ends the calendar banner.
+	_, page, _ = c.do("GET", "/console/calendar", nil)
+	if !strings.Contains(page, "工作日历缺少 2027 年") {
+		t.Error("no banner for 2027")
+	}
+	code, page, _ = c.do("POST", "/console/calendar", url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}, "year": {"2027"},
+		"source": {"国办发明电〔2026〕测试"}, "holidays": {"2027-01-01 2027-13-02"}, "makeup": {""}})
+	if code != http.StatusBadRequest || !strings.Contains(page, "2027-13-02") || !strings.Contains(page, "需要修改的内容") {
+		t.Errorf("a wrong date: %d %.600s", code, page)
+	}
+	if code, _, _ = c.do("POST", "/console/calendar", url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}, "year": {"2027"},
+		"source": {"国办发明电〔2026〕测试"}, "holidays": {"2027-01-01, 2027-02-16"}, "makeup": {"2027-02-20"}}); code != http.StatusSeeOther {
+		t.Errorf("enter 2027: %d", code)
+	}
+	if _, page, _ = c.do("GET", "/console/calendar", nil); strings.Contains(page, "工作日历缺少 2027 年") {
+		t.Error("the banner stays after 2027 was entered")
+	}
+
 	// A coordinator cannot reach the administrator's pages: the API says no.
 	if code, page, _ := c.do("GET", "/console/users", nil); code != http.StatusForbidden || !strings.Contains(page, "无权访问") {
 		t.Errorf("coordinator on /console/users: %d %.300s", code, page)
