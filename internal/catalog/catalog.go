@@ -112,6 +112,8 @@ func Chinese(msg string) (string, bool) {
 			// county: …").
 			if t, ok := Chinese(a); ok && t != a && strings.ContainsAny(a, " ") {
 				a = t
+			} else if t, ok := terms[a]; ok {
+				a = t
 			}
 			args[i] = a
 		}
@@ -141,6 +143,15 @@ func Title(status int) string {
 		return t
 	}
 	return http.StatusText(status)
+}
+
+// terms are the codes of states and actions that messages name, as a
+// person reads them.
+var terms = map[string]string{
+	"draft": "草稿", "submitted": "已提交待审", "approved": "已审核", "published": "已公布",
+	"submit": "提交", "return": "退回", "approve": "审核通过", "publish": "公布",
+	"committed": "已公布承诺值", "frozen": "名单已冻结", "drawn": "已抽取", "locked": "已锁定分配",
+	"archived": "已存档", "cancelled": "已取消",
 }
 
 var titles = map[int]string{
