@@ -196,6 +196,13 @@ func (s *Sessions) open(ctx context.Context, tx *sqlx.Tx, u User, method string,
 	if err != nil {
 		return Session{}, "", fmt.Errorf("open session of %s: %w", u.Username, err)
 	}
+	// The user's sessions that ended a month ago are of no further use
+	// (the audit trail keeps the sign-ins): the table does not grow for
+	// ever.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND coalesce(ended_at, expires_at) < $2`,
+		u.ID, now.AddDate(0, 0, -30)); err != nil {
+		return Session{}, "", fmt.Errorf("clear old sessions of %s: %w", u.Username, err)
+	}
 	if _, err := audit.Append(ctx, tx, audit.Entry{Actor: u.Principal().Actor(), Action: "user.signin", Entity: "user", EntityID: u.Username,
 		Payload: map[string]any{"session": sess.ID, "method": method, "remote": cl.Addr}}); err != nil {
 		return Session{}, "", err
