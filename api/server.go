@@ -97,7 +97,9 @@ func NewHandler(d Deps) http.Handler {
 		d.Pages.Mount(r.Group("/", public))
 	}
 	if d.Console != nil {
-		d.Console.Mount(r.Group("/console"), r)
+		// Per address like the portal: it bounds password guessing's cost
+		// (argon2id) too. The console's own calls of the API are not counted.
+		d.Console.Mount(r.Group("/console", public), r)
 	}
 	return r
 }
