@@ -212,7 +212,30 @@ func (k *Console) ruleChoices(c *gin.Context, f *ruleForm) error {
 	return nil
 }
 
+// stratumName writes a stratum's label (item=ZR-01;region=330402;risk=high)
+// as people name it: 土地复垦… · 南湖区 · 高风险.
+func stratumName(label string, names map[string]string) string {
+	var parts []string
+	for _, kv := range strings.Split(label, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		zh := v
+		switch {
+		case k == "region" && names[v] != "":
+			zh = names[v]
+		case k == "risk" && library.RiskLevels.Chinese(v) != "":
+			zh = library.RiskLevels.Chinese(v) + "风险"
+		case k == "credit" && library.CreditClasses.Chinese(v) != "":
+			zh = "信用" + library.CreditClasses.Chinese(v)
+		case strings.HasPrefix(k, "tag:"):
+			zh = strings.TrimPrefix(k, "tag:") + "：" + v
+		}
+		parts = append(parts, zh)
+	}
+	return strings.Join(parts, " · ")
+}
+
 type newBatchPage struct {
+	Names         map[string]string
 	Form          ruleForm
 	ID, Name, End string
 	BeaconWait    string
@@ -279,6 +302,10 @@ func (k *Console) newBatch(c *gin.Context) {
 		}
 	} else {
 		p.Simulation = &sim
+		if p.Names, _, err = k.regionNames(c); err != nil {
+			k.fail(c, err)
+			return
+		}
 	}
 	k.page(c, status, "batch_new", "新建批次", []Crumb{{Name: "新建批次"}}, p)
 }

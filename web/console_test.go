@@ -342,7 +342,7 @@ func TestConsolePages(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`input[name="item"]`)), chromedp.Click(chromedp.CSS(`#stratum-risk`)),
 			chromedp.Click(chromedp.CSS(`button[value="simulate"]`)), chromedp.WaitVisible(chromedp.CSS("#simulation")))
 		text := browsertest.Get(t, b, chromedp.Evaluate[string](`document.getElementById("simulation").innerText`))
-		if !strings.Contains(text, "总体 26 个对象，预计抽取 4 个") || !strings.Contains(text, "各层总体与预计抽取数量") {
+		if !strings.Contains(text, "总体 26 个对象，预计抽取 4 个") || !strings.Contains(text, "各层总体与预计抽取数量") || !strings.Contains(text, "ZR-W1 · 南湖区 · 低风险") {
 			t.Errorf("simulation: %s", text)
 		}
 		var n int

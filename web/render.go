@@ -165,12 +165,13 @@ func mustParse() *pages {
 			}
 			return "/console/static/" + name + "?v=" + a.tag, nil
 		},
-		"stage":  func(s any) string { return inspection.StageNames[inspection.Stage(fmt.Sprint(s))] },
-		"duty":   func(s string) string { return inspection.DutyNames[s] },
-		"bstate": func(s any) string { return disclosure.Stages[batch.State(fmt.Sprint(s))] },
-		"pstate": func(s any) string { return planStates[fmt.Sprint(s)] },
-		"role":   func(s any) string { return auth.Role(fmt.Sprint(s)).Chinese() },
-		"total":  sum,
+		"stage":   func(s any) string { return inspection.StageNames[inspection.Stage(fmt.Sprint(s))] },
+		"duty":    func(s string) string { return inspection.DutyNames[s] },
+		"bstate":  func(s any) string { return disclosure.Stages[batch.State(fmt.Sprint(s))] },
+		"pstate":  func(s any) string { return planStates[fmt.Sprint(s)] },
+		"role":    func(s any) string { return auth.Role(fmt.Sprint(s)).Chinese() },
+		"total":   sum,
+		"stratum": stratumName,
 		"pct": func(v *float64) string {
 			if v == nil {
 				return "—"
