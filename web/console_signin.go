@@ -81,10 +81,10 @@ func (k *Console) signin(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, safeNext(next))
 }
 
-// openSession sets the session cookie: its life is the absolute timeout;
-// the idle timeout is the server's.
-func (k *Console) openSession(c *gin.Context, sess auth.Session, token string) {
-	k.setCookie(c, sessionCookie, token, int(sess.ExpiresAt.Sub(k.now()).Seconds()))
+// openSession sets the session cookie of a session opened now: its life
+// is the absolute timeout; the idle timeout is the server's.
+func (k *Console) openSession(c *gin.Context, _ auth.Session, token string) {
+	k.setCookie(c, sessionCookie, token, int(k.sessions.Policy().Absolute.Seconds()))
 }
 
 func (k *Console) signout(c *gin.Context) {

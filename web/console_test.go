@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -58,7 +59,7 @@ func consoleSystem(t *testing.T, with ...func(*web.Console) *web.Console) *syste
 		Console: console})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s.url = srv.URL
+	s.url, s.handler = srv.URL, h
 	return s
 }
 
@@ -109,6 +110,22 @@ func (c *client) signIn(user, password string) (int, string) {
 		if hdr.Get("Location") != "/console/" {
 			c.t.Errorf("after sign-in to %s", hdr.Get("Location"))
 		}
+		// The session cookie: script cannot read it, other sites' POSTs
+		// do not carry it, it lives no longer than the session may.
+		var cookie string
+		for _, v := range hdr.Values("Set-Cookie") {
+			if strings.HasPrefix(v, "spotcheck_session=") {
+				cookie = v
+			}
+		}
+		for _, want := range []string{"HttpOnly", "SameSite=Lax", "Path=/console", "Max-Age=43200"} {
+			if !strings.Contains(cookie, want) {
+				c.t.Errorf("session cookie %q lacks %s", cookie, want)
+			}
+		}
+		if strings.Contains(cookie, "Secure") {
+			c.t.Errorf("session cookie %q is Secure on plain HTTP (tests run without TLS)", cookie)
+		}
 	}
 	return code, page
 }
@@ -124,6 +141,15 @@ func TestConsoleSessions(t *testing.T) {
 	// The sign-in form itself needs its token.
 	if code, page, _ := anon.do("POST", "/console/signin", url.Values{"username": {"zhang"}, "password": {consolePassword}}); code != http.StatusForbidden || !strings.Contains(page, "防伪令牌") {
 		t.Errorf("sign-in without a token: %d", code)
+	}
+
+	// Under TLS the console's cookies are Secure.
+	tlsReq, _ := http.NewRequest("GET", s.url+"/console/signin", nil)
+	tlsReq.TLS = &tls.ConnectionState{}
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, tlsReq)
+	if sc := rec.Header().Get("Set-Cookie"); !strings.Contains(sc, "; Secure") || !strings.Contains(sc, "HttpOnly") {
+		t.Errorf("cookie under TLS: %q", sc)
 	}
 
 	c := newClient(t, s.url)
