@@ -32,10 +32,11 @@ chromium:
 	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
 	  apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei; fi
 
-# The portal's pages at 1280 and 360 px, as the browser tests see them.
+# The portal's pages at 1280 and 360 px and the console's at 1280 px, as the
+# browser tests see them.
 screenshots: chromium
 	mkdir -p .artifacts
-	$(GO) test -count=1 -run TestPortal -artifacts -outputdir $(CURDIR)/.artifacts ./web
+	$(GO) test -count=1 -run 'TestPortal|TestConsolePages' -artifacts -outputdir $(CURDIR)/.artifacts ./web
 	@echo "screenshots under .artifacts/_artifacts/"
 
 bench:

@@ -110,7 +110,7 @@ func ginToOpenAPI(p string) string {
 // token). Whatever is answered to K and I with 2xx must not contain the
 // foreign object, inspector or county, except on cityWide operations.
 var scopeMatrix = map[string]string{
-	"getMe": "ACDKIU", "listAudit": "AU", "verifyAudit": "AU",
+	"getMe": "ACDKIU", "listUsers": "A", "createUser": "A", "listAudit": "AU", "verifyAudit": "AU",
 	"getOpenAPI": "P", "healthz": "P", "readyz": "P", "metrics": "P",
 
 	"listRegions": "ACDKIU", "getRegion": "ACDKIU", "listDepartments": "ACDKIU",
@@ -138,7 +138,7 @@ var scopeMatrix = map[string]string{
 	"returnPlan": "AC", "approvePlan": "AC", "publishPlan": "AC", "startPlan": "AC", "pausePlan": "AC", "resumePlan": "AC",
 	"cancelPlan": "AC", "extraPlanBatch": "AC", "planProgress": "ACDKIU", "cityPlan": "ACDKIU", "publicPlans": "P",
 
-	"createCase": "ACDk", "listCases": "ACDKIU", "getCase": "ACDKIU", "assignCase": "k", "getStatistics": "ACU",
+	"createCase": "ACDk", "listCases": "ACDKIU", "getCase": "ACDKIU", "assignCase": "k", "getStatistics": "ACU", "getDashboard": "ACUK",
 	"progressXLSX": "ACDKU", "accountabilityXLSX": "ACUK", "statisticsXLSX": "ACU",
 
 	"getDrawProof": "P", "getPopulation": "P", "getSummary": "P", "publicDrawn": "P", "publicCheckItems": "P",

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/spotcheck-gov/spotcheck/internal/catalog"
 )
 
 // Problem is an RFC 9457 problem details document. Detail is written for a
@@ -48,6 +50,22 @@ func abort(c *gin.Context, status int, slug, detail string, fields ...FieldProbl
 		RequestID: c.GetString(requestIDKey),
 		Errors:    fields,
 	}
+	writeProblem(c, p)
+}
+
+// writeProblem answers p, in Chinese when the caller's Accept-Language
+// prefers it (internal/catalog): the title, the detail and each field or
+// row problem; what the catalogue does not know stays English.
+func writeProblem(c *gin.Context, p Problem) {
+	if catalog.PrefersChinese(c.GetHeader("Accept-Language")) {
+		p.Title = catalog.Title(p.Status)
+		p.Detail, _ = catalog.Chinese(p.Detail)
+		for i := range p.Errors {
+			p.Errors[i].Message, _ = catalog.Chinese(p.Errors[i].Message)
+		}
+		c.Header("Content-Language", "zh-CN")
+	}
+	c.Header("Vary", "Accept-Language")
 	c.Header("Content-Type", problemContentType)
-	c.AbortWithStatusJSON(status, p)
+	c.AbortWithStatusJSON(p.Status, p)
 }

@@ -65,8 +65,7 @@ func fail(c *gin.Context, log *zap.Logger, err error) {
 		if s := fault.RetryAfter(e.Kind); s > 0 {
 			c.Header("Retry-After", strconv.Itoa(s))
 		}
-		c.Header("Content-Type", problemContentType)
-		c.AbortWithStatusJSON(status, p)
+		writeProblem(c, p)
 		return
 	}
 	log.Error("request failed", zap.String("request_id", c.GetString(requestIDKey)), zap.Error(err))

@@ -9,6 +9,7 @@ func (s *Server) routes(v1, pub *gin.RouterGroup) {
 	s.libraryRoutes(v1)
 	s.bulkRoutes(v1)
 	s.accessRoutes(v1)
+	s.userRoutes(v1)
 	s.calendarRoutes(v1)
 	s.contactRoutes(v1)
 	s.notificationRoutes(v1)
@@ -18,6 +19,7 @@ func (s *Server) routes(v1, pub *gin.RouterGroup) {
 	s.planRoutes(v1, pub)
 	s.caseRoutes(v1)
 	s.statsRoutes(v1)
+	s.dashboardRoutes(v1)
 	s.reportRoutes(v1)
 	s.publicRoutes(pub)
 }

@@ -63,6 +63,11 @@ type Deps struct {
 	Now func() time.Time
 	// Pages, if set, mounts the public portal's pages at / (package web).
 	Pages interface{ Mount(gin.IRoutes) }
+	// Console, if set, mounts the signed-in people's pages at /console
+	// (package web); they call this handler, the whole API, in process.
+	Console interface {
+		Mount(*gin.RouterGroup, http.Handler)
+	}
 }
 
 // NewHandler builds the HTTP handler with every route and middleware.
@@ -94,6 +99,11 @@ func NewHandler(d Deps) http.Handler {
 	s.routes(v1, r.Group("/public", public))
 	if d.Pages != nil {
 		d.Pages.Mount(r.Group("/", public))
+	}
+	if d.Console != nil {
+		// Per address like the portal: it bounds password guessing's cost
+		// (argon2id) too. The console's own calls of the API are not counted.
+		d.Console.Mount(r.Group("/console", public), r)
 	}
 	return r
 }

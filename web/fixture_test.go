@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ type system struct {
 	published   []batch.DrawnObject // drawn and published
 	unpublished batch.DrawnObject   // drawn, result entered, not published
 	names       map[string]string   // object names by key
+	handler     http.Handler        // the server's handler (console tests)
 }
 
 func newSystem(t *testing.T) *system {

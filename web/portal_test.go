@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/api"
+	"github.com/spotcheck-gov/spotcheck/internal/browsertest"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/web"
@@ -56,7 +57,7 @@ var secrets = []string{"JX-INSPECTOR-SECRET", "王科长", "未公布的内容",
 // 360 px go to the test's artifact folder (go test -artifacts).
 func TestPortal(t *testing.T) {
 	s := newSystem(t)
-	b := startBrowser(t)
+	b := browsertest.Start(t)
 	hit := s.published[1]
 	var keys []string // published, in the order of the results pages
 	for _, d := range s.published {
@@ -88,9 +89,9 @@ func TestPortal(t *testing.T) {
 	}
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) {
-			b.do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.url+p.path), chromedp.WaitReady(chromedp.CSS("footer")))
-			text := get(t, b, chromedp.Text(chromedp.CSS("body")))
-			html := get(t, b, chromedp.OuterHTML(chromedp.CSS("html")))
+			b.Do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.url+p.path), chromedp.WaitReady(chromedp.CSS("footer")))
+			text := browsertest.Get(t, b, chromedp.Text(chromedp.CSS("body")))
+			html := browsertest.Get(t, b, chromedp.OuterHTML(chromedp.CSS("html")))
 			for _, w := range p.want {
 				if !strings.Contains(text, w) {
 					t.Errorf("%s does not show %q:\n%s", p.path, w, text)
@@ -104,20 +105,20 @@ func TestPortal(t *testing.T) {
 			if !strings.Contains(text, "首页") || !strings.Contains(html, `aria-label="当前位置"`) || !strings.Contains(html, "<title>") {
 				t.Errorf("%s has no breadcrumbs or title", p.path)
 			}
-			for _, v := range b.axe(t) {
+			for _, v := range b.Axe(t) {
 				t.Errorf("%s: axe %s (%s): %s %v", p.path, v.ID, v.Impact, v.Help, v.Nodes)
 			}
 			shot(t, b, p.name+"-1280.png")
-			b.do(t, chromedp.EmulateViewport(360, 740), chromedp.Reload(), chromedp.WaitReady(chromedp.CSS("footer")))
-			scrollWidth := get(t, b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+			b.Do(t, chromedp.EmulateViewport(360, 740), chromedp.Reload(), chromedp.WaitReady(chromedp.CSS("footer")))
+			scrollWidth := browsertest.Get(t, b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
 			if scrollWidth > 360 {
 				t.Errorf("%s is %d px wide at 360 px: it scrolls sideways", p.path, scrollWidth)
 			}
-			for _, v := range b.axe(t) {
+			for _, v := range b.Axe(t) {
 				t.Errorf("%s at 360 px: axe %s (%s): %s %v", p.path, v.ID, v.Impact, v.Help, v.Nodes)
 			}
 			shot(t, b, p.name+"-360.png")
-			if errs := b.consoleErrors(); len(errs) > 0 {
+			if errs := b.ConsoleErrors(); len(errs) > 0 {
 				t.Errorf("%s: console errors: %q", p.path, errs)
 			}
 		})
@@ -212,9 +213,9 @@ func TestPortal(t *testing.T) {
 }
 
 // shot saves a full-page screenshot of what the browser shows.
-func shot(t *testing.T, b *browser, name string) {
+func shot(t *testing.T, b *browsertest.Browser, name string) {
 	t.Helper()
-	png := get(t, b, chromedp.FullScreenshot(100))
+	png := browsertest.Get(t, b, chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name), png, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/library"
 )
 
@@ -44,6 +47,8 @@ type asset struct {
 	data []byte
 	tag  string
 }
+
+var planStates = map[string]string{"draft": "草稿", "submitted": "已提交待审", "approved": "已审核", "published": "已公布"}
 
 // chineseDate writes a time or an ISO date as 2026年12月3日 (China time).
 func chineseDate(v any) string {
@@ -152,6 +157,29 @@ func mustParse() *pages {
 			}
 			return *s
 		},
+		// casset is asset under /console, where the console's cookie path is.
+		"casset": func(name string) (string, error) {
+			a, ok := p.assets[name]
+			if !ok {
+				return "", fmt.Errorf("no asset %s", name)
+			}
+			return "/console/static/" + name + "?v=" + a.tag, nil
+		},
+		"stage":   func(s any) string { return inspection.StageNames[inspection.Stage(fmt.Sprint(s))] },
+		"duty":    func(s string) string { return inspection.DutyNames[s] },
+		"bstate":  func(s any) string { return disclosure.Stages[batch.State(fmt.Sprint(s))] },
+		"pstate":  func(s any) string { return planStates[fmt.Sprint(s)] },
+		"role":    func(s any) string { return auth.Role(fmt.Sprint(s)).Chinese() },
+		"total":   sum,
+		"stratum": stratumName,
+		"pct": func(v *float64) string {
+			if v == nil {
+				return "—"
+			}
+			return strconv.FormatFloat(*v, 'f', 1, 64) + "%"
+		},
+		"has":    func(m map[string]bool, k string) bool { return m[k] },
+		"stages": func() []inspection.Stage { return inspection.Stages },
 		// dict passes several values to a template: name, value, ...
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
@@ -171,6 +199,20 @@ func mustParse() *pages {
 			continue
 		}
 		p.byName[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", name))
+	}
+	// The console's pages have a layout of their own and shared fragments
+	// (forms of draw rules).
+	names, err = fs.Glob(templateFiles, "templates/console/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(path.Base(name), ".html")
+		if base == "layout" || strings.HasPrefix(base, "_") {
+			continue
+		}
+		p.byName["console/"+base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles,
+			"templates/console/layout.html", "templates/console/_*.html", name))
 	}
 	return p
 }

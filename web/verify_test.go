@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/spotcheck-gov/spotcheck/internal/browsertest"
 	"github.com/spotcheck-gov/spotcheck/internal/draw"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
@@ -27,7 +28,7 @@ type verdict struct {
 
 // press runs the verify page as a visitor does: the batch's files from the
 // site, or the chosen files, then 验证; it returns what the page shows.
-func press(t *testing.T, b *browser, proof, population string) (string, verdict) {
+func press(t *testing.T, b *browsertest.Browser, proof, population string) (string, verdict) {
 	t.Helper()
 	steps := []chromedp.Action[chromedp.Void]{chromedp.WaitReady(chromedp.CSS("#verify-button")),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("verify-result").replaceChildren()`)}
@@ -37,9 +38,9 @@ func press(t *testing.T, b *browser, proof, population string) (string, verdict)
 			chromedp.SetUploadFiles(chromedp.CSS("#population-file"), []string{population}))
 	}
 	steps = append(steps, chromedp.Click(chromedp.CSS("#verify-button")), chromedp.WaitVisible(chromedp.CSS("#verdict")))
-	b.do(t, steps...)
-	text := get(t, b, chromedp.Text(chromedp.CSS("#verify-result")))
-	return text, get(t, b, chromedp.Evaluate[verdict](`window.spotcheckLast`))
+	b.Do(t, steps...)
+	text := browsertest.Get(t, b, chromedp.Text(chromedp.CSS("#verify-result")))
+	return text, browsertest.Get(t, b, chromedp.Evaluate[verdict](`window.spotcheckLast`))
 }
 
 func writeFile(t *testing.T, dir, name string, data []byte) string {
@@ -57,9 +58,9 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 // objects, which must take less than 3 s.
 func TestVerifier(t *testing.T) {
 	s := newSystem(t)
-	b := startBrowser(t)
+	b := browsertest.Start(t)
 	dir := t.TempDir()
-	b.do(t, chromedp.Navigate(s.url+"/verify?batch="+s.batch))
+	b.Do(t, chromedp.Navigate(s.url+"/verify?batch="+s.batch))
 
 	t.Run("served batch", func(t *testing.T) {
 		text, v := press(t, b, "", "")
@@ -129,7 +130,7 @@ func TestVerifier(t *testing.T) {
 					population: pop, quotaFor: (label, n) => spotcheckVerifier.quotaOf(c.quotas[label], n)});
 				return JSON.stringify({seed: got.seed, population_hash: got.population_hash, strata: got.strata, drawn: got.drawn});
 			})()`, mustJSON(t, c), mustJSON(t, string(pop)))
-			got := get(t, b, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+			got := browsertest.Get(t, b, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
 			var want, have any
 			json.Unmarshal(c["expected"], &want)
 			json.Unmarshal([]byte(got), &have)
@@ -166,7 +167,7 @@ func TestVerifier(t *testing.T) {
 			t.Errorf("the verifier took %v for 100,000 objects, more than 3 s", took)
 		}
 	})
-	if errs := b.consoleErrors(); len(errs) > 0 {
+	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %q", errs)
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/console/*.html
 var templateFiles embed.FS
 
 //go:embed static
@@ -137,4 +137,6 @@ func (p *Portal) fail(c *gin.Context, err error) {
 type errorPage struct {
 	Status  int
 	Message string
+	// Problems are a refused request's fields or a file's rows (console).
+	Problems []fieldProblem
 }

@@ -26,6 +26,7 @@ Usage:
   spotcheck worker              the Temporal worker (production role)
   spotcheck migrate up|down|status
   spotcheck token create|list|revoke   API keys (token create --role ROLE ... prints the key once)
+  spotcheck user create|list    console accounts (user create --username NAME --role ROLE ... --password-stdin)
   spotcheck audit verify        check the hash chain of the audit trail
   spotcheck archive verify DIR|URL   recompute a sealed archive's manifest and draw (export --batch ID --dir DIR copies one out)
   spotcheck verify-match --proof FILE|URL   recompute a match proof (URL: --token or SPOTCHECK_TOKEN)
@@ -51,6 +52,10 @@ func main() {
 		os.Exit(exitCode(err))
 	}
 }
+
+// stdin is where commands read secrets from (user create --password-stdin);
+// tests replace it.
+var stdin io.Reader = os.Stdin
 
 // usageError marks a mistake in the command line (exit 2, as flag does).
 type usageError struct{ msg string }
@@ -82,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, stdin, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
 	case "archive":

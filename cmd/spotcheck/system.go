@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/api"
+	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/logging"
@@ -153,9 +154,15 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		if err != nil {
 			return err
 		}
+		sessions := auth.NewSessions(db, auth.DefaultSessionPolicy)
+		authn.WithSessions(sessions)
+		console, err := newConsole(ctx, cfg, sessions, log)
+		if err != nil {
+			return err
+		}
 		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
 			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit, APIRateLimit: cfg.APIRateLimit,
-			Pages: web.New(disclosure.New(db), log)})
+			Pages: web.New(disclosure.New(db), log), Console: console})
 		go api.SweepIdempotencyKeys(ctx, db, time.Hour, log)
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
 	} else {

@@ -22,6 +22,8 @@ type Authenticator struct {
 	db  *sqlx.DB
 	jwt *JWTVerifier
 	now func() time.Time
+	// sessions, when set, authenticates the console's session tokens.
+	sessions *Sessions
 
 	mu     sync.Mutex
 	scopes map[string]scopeEntry
@@ -38,6 +40,14 @@ func NewAuthenticator(db *sqlx.DB, jwt *JWTVerifier) *Authenticator {
 	return &Authenticator{db: db, jwt: jwt, now: time.Now, scopes: map[string]scopeEntry{}}
 }
 
+// WithSessions makes a also accept the session tokens of sessions (the
+// console's cookie, sent as a bearer token by the console's own calls),
+// so that a session and an API key of the same role see the same.
+func (a *Authenticator) WithSessions(sessions *Sessions) *Authenticator {
+	a.sessions = sessions
+	return a
+}
+
 // Authenticate returns the principal of a bearer token (the part after
 // "Bearer "). Missing, malformed, unknown, expired and revoked tokens are
 // Unauthorized faults; a valid token whose role or scope is unusable is
@@ -49,6 +59,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Princip
 		return Principal{}, fault.New(fault.Unauthorized, "send a bearer token: Authorization: Bearer <API key or single sign-on token>")
 	case strings.HasPrefix(token, TokenPrefix):
 		return keyPrincipal(ctx, a.db, token, a.now())
+	case strings.HasPrefix(token, SessionPrefix):
+		if a.sessions == nil {
+			return Principal{}, fault.New(fault.Unauthorized, "sessions are not enabled on this server: use an API key")
+		}
+		sess, err := a.sessions.Lookup(ctx, token)
+		if err != nil {
+			return Principal{}, err
+		}
+		return sess.Principal(), nil
 	case strings.Count(token, ".") == 2:
 		if a.jwt == nil {
 			return Principal{}, fault.New(fault.Unauthorized, "single sign-on is not configured on this server: use an API key")

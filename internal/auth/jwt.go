@@ -339,7 +339,15 @@ func jwtProblem(err error) string {
 }
 
 func (v *JWTVerifier) principal(claims jwt.MapClaims) (Principal, error) {
-	c := v.cfg.Claims
+	return PrincipalOf(claims, v.cfg.Claims, v.cfg.RoleMap)
+}
+
+// PrincipalOf maps the claims of a single sign-on token (a JWT of the API
+// or the ID token of the console's OpenID Connect sign-in) to a principal,
+// the one way both do it: the subject, exactly one role (through roleMap
+// when set), and the role's own scope. Scopes are not looked up here.
+func PrincipalOf(claims map[string]any, c ClaimNames, roleMap map[string]Role) (Principal, error) {
+	c = c.withDefaults()
 	sub := claimString(claims, c.Subject)
 	if sub == "" {
 		return Principal{}, fault.New(fault.Unauthorized, "the token has no subject (claim %q)", c.Subject)
@@ -349,8 +357,8 @@ func (v *JWTVerifier) principal(claims jwt.MapClaims) (Principal, error) {
 	}
 	roles := map[Role]bool{}
 	for _, s := range claimStrings(claims, c.Role) {
-		if v.cfg.RoleMap != nil {
-			if r, ok := v.cfg.RoleMap[s]; ok {
+		if roleMap != nil {
+			if r, ok := roleMap[s]; ok {
 				roles[r] = true
 			}
 		} else if _, ok := roleNames[Role(s)]; ok {

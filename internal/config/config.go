@@ -45,6 +45,9 @@ type Config struct {
 	// Single sign-on (JWT): see internal/auth.JWTConfig.
 	JWKSURL, JWKSFile, JWTIssuer, JWTAudience                                                        string
 	JWTSubjectClaim, JWTRoleClaim, JWTCountyClaim, JWTDepartmentClaim, JWTInspectorClaim, JWTRoleMap string
+	// The console's single sign-on (OpenID Connect, code flow with PKCE):
+	// see web.OIDCConfig; its claims map as the JWT_* settings say.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret, OIDCRedirectURL string
 	// CORSOrigins lists the origins browsers may call the API from
 	// (comma-separated); empty = no CORS headers at all.
 	CORSOrigins string
@@ -98,6 +101,10 @@ var Settings = []Setting{
 	{"JWT_DEPARTMENT_CLAIM", "jwt-department-claim", "department", "claim holding a department officer's department (code or name)"},
 	{"JWT_INSPECTOR_CLAIM", "jwt-inspector-claim", "inspector", "claim holding an inspector's inspector key"},
 	{"JWT_ROLE_MAP", "jwt-role-map", "", "provider role values to roles, `value=role,value=role`; empty = the values are role names (admin, coordinator, department_officer, county_officer, inspector, auditor)"},
+	{"OIDC_ISSUER", "oidc-issuer", "", "OpenID Connect provider (issuer URL) of the console's single sign-on, e.g. 浙政钉's; empty = console sign-in by password only"},
+	{"OIDC_CLIENT_ID", "oidc-client-id", "", "the console's client ID at that provider"},
+	{"OIDC_CLIENT_SECRET", "oidc-client-secret", "", "the console's client secret there (a secret: set it in the environment; empty for a public client, PKCE is always used)"},
+	{"OIDC_REDIRECT_URL", "oidc-redirect-url", "", "the console's callback as registered at the provider, `https://HOST/console/sso/callback`"},
 	{"CORS_ORIGINS", "cors-origins", "", "origins allowed to call the API from a browser, comma-separated (`https://a.example,https://b.example`); empty = CORS off"},
 	{"PUBLIC_RATE_LIMIT", "public-rate-limit", "20", "requests per second one client IP may make to the public disclosure endpoints (/public) and the portal's pages together, bursts of three times that; 0 = unlimited"},
 	{"API_RATE_LIMIT", "api-rate-limit", "50", "requests per second one principal (token or signed-in user) may make to /api/v1, bursts of three times that; over it 429 with Retry-After; 0 = unlimited"},
@@ -157,6 +164,10 @@ func Register(fs *flag.FlagSet) *Config {
 	str(&c.JWTDepartmentClaim, "JWT_DEPARTMENT_CLAIM")
 	str(&c.JWTInspectorClaim, "JWT_INSPECTOR_CLAIM")
 	str(&c.JWTRoleMap, "JWT_ROLE_MAP")
+	str(&c.OIDCIssuer, "OIDC_ISSUER")
+	str(&c.OIDCClientID, "OIDC_CLIENT_ID")
+	str(&c.OIDCClientSecret, "OIDC_CLIENT_SECRET")
+	str(&c.OIDCRedirectURL, "OIDC_REDIRECT_URL")
 	str(&c.CORSOrigins, "CORS_ORIGINS")
 	num(&c.PublicRateLimit, "PUBLIC_RATE_LIMIT")
 	num(&c.APIRateLimit, "API_RATE_LIMIT")
@@ -226,6 +237,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateNotify(); err != nil {
 		return err
+	}
+	if c.OIDCIssuer != "" && (c.OIDCClientID == "" || c.OIDCRedirectURL == "") {
+		return fmt.Errorf("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_REDIRECT_URL")
 	}
 	if c.JWKSURL != "" && c.JWKSFile != "" {
 		return fmt.Errorf("JWKS_URL and JWKS_FILE are both set: set one")

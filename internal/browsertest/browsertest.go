@@ -1,4 +1,7 @@
-package web_test
+// Package browsertest drives Debian's headless Chromium through chromedp
+// for the pages' tests (the portal's and the console's): console errors,
+// axe-core (vendored in web/testdata/axe-core, test-only) and deadlines.
+package browsertest
 
 import (
 	"context"
@@ -13,17 +16,21 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
-// browser is one headless Chromium (Debian's package) for the package's
+// Browser is one headless Chromium (Debian's package) for the package's
 // tests, with what its pages wrote to the console as errors.
-type browser struct {
-	ctx    context.Context
+type Browser struct {
+	// Ctx is the browser tab's context, for chromedp calls of one's own.
+	Ctx    context.Context
 	mu     sync.Mutex
 	errors []string
 }
 
-func startBrowser(t *testing.T) *browser {
+// Start starts Chromium for t, stopped at its cleanup.
+func Start(t *testing.T) *Browser {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser"} {
@@ -44,7 +51,7 @@ func startBrowser(t *testing.T) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	b := &browser{ctx: ctx}
+	b := &Browser{Ctx: ctx}
 	err := chromedp.Listen(ctx, func(ev any) {
 		var msg string
 		switch e := ev.(type) {
@@ -76,20 +83,20 @@ func startBrowser(t *testing.T) *browser {
 	return b
 }
 
-// do runs steps with a deadline.
-func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+// Do runs steps with a deadline.
+func (b *Browser) Do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// get runs one action that returns a value, with a deadline.
-func get[T any](t *testing.T, b *browser, a chromedp.Action[T]) T {
+// Get runs one action that returns a value, with a deadline.
+func Get[T any](t *testing.T, b *Browser, a chromedp.Action[T]) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 120*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 120*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
@@ -98,8 +105,8 @@ func get[T any](t *testing.T, b *browser, a chromedp.Action[T]) T {
 	return v
 }
 
-// consoleErrors returns and forgets what the pages logged as errors.
-func (b *browser) consoleErrors() []string {
+// ConsoleErrors returns and forgets what the pages logged as errors.
+func (b *Browser) ConsoleErrors() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.errors
@@ -107,30 +114,45 @@ func (b *browser) consoleErrors() []string {
 	return e
 }
 
-type axeViolation struct {
+// AxeViolation is one rule axe-core found broken.
+type AxeViolation struct {
 	ID     string   `json:"id"`
 	Impact string   `json:"impact"`
 	Help   string   `json:"help"`
 	Nodes  []string `json:"nodes"`
 }
 
-// axe runs axe-core (web/testdata/axe-core) on the page shown and returns
+// Axe runs axe-core (web/testdata/axe-core) on the page shown and returns
 // its serious and critical violations.
-func (b *browser) axe(t *testing.T) []axeViolation {
+func (b *Browser) Axe(t *testing.T) []AxeViolation {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join("testdata", "axe-core", "axe.min.js"))
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.do(t, chromedp.Evaluate[chromedp.Void](string(src)))
-	all := get(t, b, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"], runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+	src, err := os.ReadFile(filepath.Join(root, "web", "testdata", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Do(t, chromedp.Evaluate[chromedp.Void](string(src)))
+	all := Get(t, b, chromedp.Evaluate[[]AxeViolation](`axe.run(document, {resultTypes: ["violations"], runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
 			.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.html)})))`,
 		chromedp.EvalAwaitPromise))
-	var bad []axeViolation
+	var bad []AxeViolation
 	for _, v := range all {
 		if v.Impact == "serious" || v.Impact == "critical" {
 			bad = append(bad, v)
 		}
 	}
 	return bad
+}
+
+// Shot saves a full-page screenshot of what the browser shows into the
+// test's artifact folder (go test -artifacts).
+func Shot(t *testing.T, b *Browser, name string) {
+	t.Helper()
+	png := Get(t, b, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,115 @@
+package stats
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+)
+
+// Dashboard is the coordinator's overview of a year (工作台): the year's
+// batches with their state and counts, each county's objects by stage
+// over those batches with its overdue counts by duty, and the latest
+// ledger entries. Three queries, whatever the number of batches.
+type Dashboard struct {
+	Year     int              `json:"year"`
+	Batches  []BatchLine      `json:"batches"`
+	Counties []CountyProgress `json:"counties"`
+	Total    CountyProgress   `json:"total"`
+	Ledger   []Lapse          `json:"ledger"`
+}
+
+// BatchLine is one batch of the dashboard.
+type BatchLine struct {
+	ID        string    `json:"id" db:"id"`
+	Name      string    `json:"name" db:"name"`
+	State     string    `json:"state" db:"state"`
+	CreatedAt time.Time `json:"created_at" db:"created_at"`
+	Drawn     int       `json:"drawn" db:"drawn"`
+	Closed    int       `json:"closed" db:"closed"`
+	Overdue   int       `json:"overdue" db:"overdue"`
+}
+
+// ledgerLines is how many of the latest ledger entries the dashboard lists.
+const ledgerLines = 10
+
+// Dashboard returns the overview of the batches committed in year (China
+// time), only onlyCounty's objects and entries when it is set.
+func (s *Service) Dashboard(ctx context.Context, year int, onlyCounty string) (Dashboard, error) {
+	d := Dashboard{Year: year, Batches: []BatchLine{}, Counties: []CountyProgress{}, Ledger: []Lapse{}}
+	from := time.Date(year, time.January, 1, 0, 0, 0, 0, china)
+	to := from.AddDate(1, 0, 0)
+	err := s.db.SelectContext(ctx, &d.Batches, `
+		SELECT x.id, x.name, x.state, x.created_at,
+		       count(b.object_key) AS drawn,
+		       count(*) FILTER (WHERE t.stage = 'closed') AS closed,
+		       count(*) FILTER (WHERE cardinality(t.overdue) > 0) AS overdue
+		FROM batches x
+		LEFT JOIN batch_objects b ON b.batch_id = x.id AND ($3 = '' OR b.county_code = $3)
+		LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
+		WHERE x.committed_at >= $1 AND x.committed_at < $2
+		GROUP BY x.id ORDER BY x.committed_at DESC, x.id`, from, to, onlyCounty)
+	if err != nil {
+		return d, fmt.Errorf("dashboard %d: batches: %w", year, err)
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		WITH y AS (SELECT id FROM batches WHERE committed_at >= $1 AND committed_at < $2)
+		SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
+		FROM batch_objects b JOIN y ON y.id = b.batch_id
+		LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
+		WHERE $3 = '' OR b.county_code = $3
+		GROUP BY 1, 2
+		UNION ALL
+		SELECT t.county_code, 'overdue:' || duty, count(*)
+		FROM tasks t JOIN y ON y.id = t.batch_id, unnest(t.overdue) AS duty
+		WHERE $3 = '' OR t.county_code = $3
+		GROUP BY 1, 2`, from, to, onlyCounty)
+	if err != nil {
+		return d, fmt.Errorf("dashboard %d: counties: %w", year, err)
+	}
+	defer rows.Close()
+	byCounty := map[string]*CountyProgress{}
+	d.Total = CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+	for rows.Next() {
+		var county, what string
+		var n int
+		if err := rows.Scan(&county, &what, &n); err != nil {
+			return d, err
+		}
+		cp := byCounty[county]
+		if cp == nil {
+			cp = &CountyProgress{County: county, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+			byCounty[county] = cp
+		}
+		if duty, ok := strings.CutPrefix(what, "overdue:"); ok {
+			cp.Overdue[duty] += n
+			d.Total.Overdue[duty] += n
+			continue
+		}
+		cp.Stages[inspection.Stage(what)] += n
+		cp.Objects += n
+		d.Total.Stages[inspection.Stage(what)] += n
+		d.Total.Objects += n
+	}
+	if err := rows.Err(); err != nil {
+		return d, err
+	}
+	for _, code := range slices.Sorted(maps.Keys(byCounty)) {
+		cp := byCounty[code]
+		cp.Done = cp.Objects > 0 && cp.Stages[inspection.Closed] == cp.Objects
+		d.Counties = append(d.Counties, *cp)
+	}
+	err = s.db.SelectContext(ctx, &d.Ledger, `
+		SELECT id, batch_id, object_key, county_code, duty, due::text AS due, detected_at::text AS detected_at,
+		       resolved_on::text AS resolved_on, working_days_late
+		FROM accountability WHERE $1 = '' OR county_code = $1
+		ORDER BY id DESC LIMIT $2`, onlyCounty, ledgerLines)
+	if err != nil {
+		return d, fmt.Errorf("dashboard %d: ledger: %w", year, err)
+	}
+	return d, nil
+}
