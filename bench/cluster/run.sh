@@ -7,6 +7,7 @@
 #
 #   bench/cluster/run.sh                      # 2,000 and 10,000
 #   SPOTCHECK_BENCH_SIZES=500 bench/cluster/run.sh
+#   BENCH='DrawToTracking/devserver' bench/cluster/run.sh   # one backend
 set -eu
 cd "$(dirname "$0")/../.."
 make -s bin/temporal bin/temporal-server
@@ -16,7 +17,7 @@ out=bench/out/cluster-$(date -u +%Y%m%dT%H%M%SZ).txt
   echo "machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "load before: $(cat /proc/loadavg)"
 } | tee "$out"
-TEMPORAL_CLI=$PWD/bin/temporal go test -count=1 -run '^$' -bench DrawToTracking -benchtime 1x -timeout 60m -v ./cmd/spotcheck 2>&1 |
-  grep -E 'Benchmark|objects drawn|ok|FAIL|panic|Error' | tee -a "$out"
+TEMPORAL_CLI=$PWD/bin/temporal go test -count=1 -run '^$' -bench "${BENCH:-DrawToTracking}" -benchtime 1x -timeout 60m -v ./cmd/spotcheck 2>&1 |
+  grep --line-buffered -E 'Benchmark|objects drawn|ok|FAIL|panic|Error' | tee -a "$out"
 echo "load after: $(cat /proc/loadavg)" | tee -a "$out"
 echo "written to $out"

@@ -51,7 +51,7 @@ func BenchmarkDrawToTracking(b *testing.B) {
 					// projects, the population of ZR-01.
 					s := startCluster(b, ctx, n*100/21, addr, 2, 2)
 					id := testenv.UniqueID("BENCH")
-					run := s.runBatch(id, false, batchHooks{})
+					run := s.runBatch(id, jiaxing, false, batchHooks{})
 					var keys []string
 					s.db.SelectContext(ctx, &keys, `SELECT object_key FROM tasks WHERE batch_id = $1 ORDER BY object_key LIMIT 20`, id)
 					who, events, err := largestHistory(ctx, addr, id, keys)

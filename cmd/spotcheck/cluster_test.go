@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sort"
 	"strconv"
@@ -139,12 +138,11 @@ type batchRun struct {
 	took               time.Duration
 }
 
-// runBatch draws a batch of every ZR-01 object in the nine counties
-// (ratio 1), has every county match, enters every object's inspection,
+// runBatch draws a batch of every ZR-01 object in regions (ratio 1), has every county match, enters every object's inspection,
 // result and review (a follow-up for every 50th), alternating the APIs,
 // and waits for the archive. entries=false stops once every object is
 // tracked (for the benchmarks of the draw).
-func (s *clusterSystem) runBatch(id string, entries bool, hooks batchHooks) batchRun {
+func (s *clusterSystem) runBatch(id string, regions []string, entries bool, hooks batchHooks) batchRun {
 	s.t.Helper()
 	began := time.Now()
 	today := workday.DateOf(time.Now())
@@ -161,6 +159,7 @@ func (s *clusterSystem) runBatch(id string, entries bool, hooks batchHooks) batc
 		"id": id, "name": "集群测试批次",
 		"rules": map[string]any{
 			"items":       []any{map[string]any{"code": "ZR-01", "version": 1}},
+			"filter":      map[string]any{"regions": regions},
 			"strata_keys": []string{"region"},
 			"quotas":      []any{map[string]any{"ratio": "1"}},
 			"exclusions":  map[string]any{"window_days": 0},
@@ -184,8 +183,8 @@ func (s *clusterSystem) runBatch(id string, entries bool, hooks batchHooks) batc
 	// Every county matches as soon as it is told (a 409 until its workflow
 	// takes matches is retried by the client).
 	var wg sync.WaitGroup
-	errs := make(chan error, len(jiaxing))
-	for _, county := range jiaxing {
+	errs := make(chan error, len(regions))
+	for _, county := range regions {
 		wg.Go(func() {
 			_, err := c.do(ctx, "POST", "/api/v1/batches/"+id+"/counties/"+county+"/match", s.officers[county], "match/"+id+"/"+county, nil)
 			errs <- err
@@ -204,7 +203,7 @@ func (s *clusterSystem) runBatch(id string, entries bool, hooks batchHooks) batc
 	var counties int
 	s.await("every county told of "+id, 3*time.Minute, func() bool {
 		s.get(&counties, `SELECT count(*) FROM notifications WHERE id LIKE 'batch-assigned/' || $1::text || '/%'`, id)
-		return counties == len(jiaxing)
+		return counties == len(regions)
 	})
 	var notifiedAt time.Time
 	s.get(&notifiedAt, `SELECT max(created_at) FROM notifications WHERE id LIKE 'batch-assigned/' || $1::text || '/%'`, id)
@@ -240,6 +239,7 @@ func (s *clusterSystem) runBatch(id string, entries bool, hooks batchHooks) batc
 	sort.Float64s(thresholds)
 	var fired sync.WaitGroup
 	var next atomic.Int64 // index of the next threshold to fire
+	total := 0            // entries to send, set below
 	ack := func(step, key string) {
 		mu.Lock()
 		run.acked[step] = append(run.acked[step], key)
@@ -247,7 +247,7 @@ func (s *clusterSystem) runBatch(id string, entries bool, hooks batchHooks) batc
 		n := done.Add(1)
 		for {
 			i := next.Load()
-			if int(i) >= len(thresholds) || float64(n) < thresholds[i]*float64(len(objects)) {
+			if int(i) >= len(thresholds) || float64(n) < thresholds[i]*float64(total) {
 				return
 			}
 			if next.CompareAndSwap(i, i+1) {
@@ -255,48 +255,52 @@ func (s *clusterSystem) runBatch(id string, entries bool, hooks batchHooks) batc
 			}
 		}
 	}
-	jobs := make(chan int)
+	// The entries go in passes, as a county works: every inspection, then
+	// every result, every review, every follow-up; sixteen people at once.
+	type entry struct {
+		key, county, step string
+		body              any
+	}
+	var passes [4][]entry
+	for i, o := range objects {
+		code := "no_problem"
+		if i%50 == 7 {
+			code = "pending_follow_up"
+		}
+		passes[0] = append(passes[0], entry{o.Key, o.County, "inspected", map[string]any{"completed_on": today.String()}})
+		passes[1] = append(passes[1], entry{o.Key, o.County, "result", map[string]any{"result_code": code, "method": "on_site"}})
+		passes[2] = append(passes[2], entry{o.Key, o.County, "review", map[string]any{"approve": true}})
+		if code == "pending_follow_up" {
+			passes[3] = append(passes[3], entry{o.Key, o.County, "follow-up", map[string]any{"completed_on": today.String(), "actions": []string{"order_correction"}}})
+		}
+	}
+	total = 0
+	for _, p := range passes {
+		total += len(p)
+	}
 	var pool sync.WaitGroup
-	for range 16 { // sixteen people entering at once
-		pool.Go(func() {
-			for i := range jobs {
-				o := objects[i]
-				path := "/api/v1/batches/" + id + "/tasks/" + o.Key
-				tok := s.officers[o.County]
-				code := "no_problem"
-				if i%50 == 7 {
-					code = "pending_follow_up"
-				}
-				steps := []struct {
-					name string
-					body any
-				}{
-					{"inspected", map[string]any{"completed_on": today.String()}},
-					{"result", map[string]any{"result_code": code, "method": "on_site"}},
-					{"review", map[string]any{"approve": true}},
-				}
-				if code == "pending_follow_up" {
-					steps = append(steps, struct {
-						name string
-						body any
-					}{"follow-up", map[string]any{"completed_on": today.String(), "actions": []string{"order_correction"}}})
-				}
-				for _, st := range steps {
-					if _, err := c.do(ctx, "POST", path+"/"+st.name, tok, id+"/"+o.Key+"/"+st.name, st.body); err != nil {
+	for _, pass := range passes {
+		jobs := make(chan entry)
+		for range 16 {
+			pool.Go(func() {
+				for e := range jobs {
+					path := "/api/v1/batches/" + id + "/tasks/" + e.key + "/" + e.step
+					if _, err := c.do(ctx, "POST", path, s.officers[e.county], id+"/"+e.key+"/"+e.step, e.body); err != nil {
 						mu.Lock()
 						failures = append(failures, err)
 						mu.Unlock()
-						break
+						continue
 					}
-					ack(st.name, o.Key)
+					ack(e.step, e.key)
 				}
-			}
-		})
+			})
+		}
+		for _, e := range pass {
+			jobs <- e
+		}
+		close(jobs)
+		pool.Wait()
 	}
-	for i := range objects {
-		jobs <- i
-	}
-	close(jobs)
 	pool.Wait()
 	fired.Wait()
 	for _, err := range failures {
@@ -331,63 +335,94 @@ func (s *clusterSystem) await(what string, limit time.Duration, cond func() bool
 // TestClusterSurvivesLosingAnyOne runs the production topology — the
 // Temporal server of deploy/temporal on PostgreSQL, two `spotcheck worker`
 // and two `spotcheck api` processes — through a batch of every
-// land-reclamation project of the nine counties (2,000-odd objects), during
+// land-reclamation project of the nine counties (clusterBatchSize), during
 // which a worker is killed with SIGKILL and started again, the Temporal
-// server is restarted and an API process is killed. At the same time the
-// same batch on the same seeded objects runs undisturbed on the dev server
-// (one worker, one API). Both end with exactly the same rows; every entry
-// an API acknowledged is in the database; both workers ran activities.
+// server is restarted and an API process is killed. Every entry an API
+// acknowledged is in the database; both workers ran activities.
+//
+// Its rows must be exactly those of an undisturbed run. Object workflows do
+// not depend on each other, so the undisturbed run that gives them is the
+// same batch for one county (嘉兴港区, 4% of the objects, run at the same time on
+// the dev server with one worker and one API): every object of the big
+// batch must have exactly the rows of the undisturbed object of its kind
+// (task, result, review, publication, follow-up, accountability, audit
+// entries, notifications), every county those of the undisturbed county,
+// the batch those of the undisturbed batch. A write lost or repeated by a
+// crash shows as one object, county or batch that differs. (A second full
+// batch would double the test's time: 2,000 objects take 21 minutes.)
 func TestClusterSurvivesLosingAnyOne(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two batches of 2,000 objects on Temporal")
+		t.Skip("runs a batch on a Temporal cluster")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
+	size := clusterBatchSize(t)
+	// About 21% of the demo's objects are land-reclamation projects.
+	objects := size * 100 / 21
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute+time.Duration(size)*600*time.Millisecond)
 	defer cancel()
 	devServer := testenv.TemporalAddress(t)
-	const objects = 10000 // about 2,100 of them land-reclamation projects
-	var calm, rough batchRun
-	var calmRows, roughRows map[string]string
+	var calm, rough batchShape
+	var calmRun, roughRun batchRun
 	t.Run("batches", func(t *testing.T) {
 		t.Run("undisturbed", func(t *testing.T) {
 			t.Parallel()
 			s := startCluster(t, ctx, objects, devServer, 1, 1)
 			id := testenv.UniqueID("CALM")
-			calm = s.runBatch(id, true, batchHooks{})
-			calmRows = snapshot(t, &liveSystem{t: t, ctx: ctx, db: s.db}, id)
-			t.Logf("undisturbed (dev server): %d objects, %d entries in %s; draw → every county notified %s, → every object tracked %s",
-				calm.drawn, calm.entries, calm.took.Round(time.Second), calm.notified.Round(time.Millisecond), calm.tracking.Round(time.Millisecond))
+			calmRun = s.runBatch(id, []string{"JXGQ"}, true, batchHooks{})
+			calm = shapeOf(t, ctx, s.db, id)
+			t.Logf("undisturbed (dev server, 嘉兴港区): %d objects, %d entries in %s", calmRun.drawn, calmRun.entries, calmRun.took.Round(time.Second))
 		})
 		t.Run("disturbed", func(t *testing.T) {
 			t.Parallel()
-			rough, roughRows = disturbedRun(t, ctx, objects)
+			roughRun, rough = disturbedRun(t, ctx, objects)
 		})
 	})
 	if t.Failed() {
 		return
 	}
-	if calm.drawn < 2000 || calm.drawn != rough.drawn {
-		t.Fatalf("the batches drew %d and %d objects, want the same, at least 2,000", calm.drawn, rough.drawn)
+	if roughRun.drawn < size*9/10 {
+		t.Fatalf("the batch drew %d objects, want about %d", roughRun.drawn, size)
 	}
-	for step, keys := range calm.acked {
-		if len(rough.acked[step]) != len(keys) {
-			t.Errorf("%s: %d acknowledged undisturbed, %d disturbed", step, len(keys), len(rough.acked[step]))
+	kinds := map[string]bool{}
+	for _, sh := range calm.objects {
+		kinds[sh] = true
+	}
+	if len(kinds) != 2 {
+		t.Fatalf("the undisturbed objects have %d kinds of rows, want 2 (with and without a follow-up):\n%s", len(kinds), strings.Join(keys(kinds), "\n"))
+	}
+	counts := map[string]int{}
+	for key, sh := range rough.objects {
+		if !kinds[sh] {
+			t.Errorf("object %s has rows no undisturbed object has:\n%s\nundisturbed:\n%s", key, sh, strings.Join(keys(kinds), "\n"))
+			continue
+		}
+		counts[sh]++
+	}
+	if len(rough.objects) != roughRun.drawn {
+		t.Errorf("%d objects have rows, %d were drawn", len(rough.objects), roughRun.drawn)
+	}
+	t.Logf("objects by their rows: %v", counts)
+	var want string
+	for _, sh := range calm.counties {
+		want = sh
+	}
+	if len(rough.counties) != len(jiaxing) {
+		t.Errorf("%d counties have rows, want %d", len(rough.counties), len(jiaxing))
+	}
+	for c, sh := range rough.counties {
+		if sh != want {
+			t.Errorf("county %s has rows:\n%s\nundisturbed:\n%s", c, sh, want)
 		}
 	}
-	for _, table := range []string{"tasks", "results", "follow_ups", "publications", "accountability", "audit", "notifications"} {
-		if calmRows[table] != roughRows[table] {
-			t.Errorf("%s differ after the disturbances: %s", table, firstDifference(calmRows[table], roughRows[table]))
-		}
-	}
-	if !strings.Contains(calmRows["tasks"], "closed") || !strings.Contains(calmRows["follow_ups"], "order_correction") {
-		t.Errorf("the batch did not run its course:\n%.500s", calmRows["tasks"])
+	if rough.batch != calm.batch {
+		t.Errorf("the batch has rows:\n%s\nundisturbed:\n%s", rough.batch, calm.batch)
 	}
 }
 
 // disturbedRun is the cluster half of TestClusterSurvivesLosingAnyOne.
-func disturbedRun(t *testing.T, ctx context.Context, objects int) (batchRun, map[string]string) {
+// It returns the batch's rows: its database is dropped when the subtest ends.
+func disturbedRun(t *testing.T, ctx context.Context, objects int) (batchRun, batchShape) {
 	tc := startTemporalCluster(t, ctx, 4)
 	s := startCluster(t, ctx, objects, tc.addr, 2, 2)
-	var counties []string
 	// Activities of each worker, added up over its lives.
 	ran := make([]float64, len(s.workers))
 	var (
@@ -400,7 +435,7 @@ func disturbedRun(t *testing.T, ctx context.Context, objects int) (batchRun, map
 		dmu.Unlock()
 	}
 	id := testenv.UniqueID("ROUGH")
-	run := s.runBatch(id, true, batchHooks{
+	run := s.runBatch(id, jiaxing, true, batchHooks{
 		afterMatch: func() {
 			// The counties' objects are starting their tracking.
 			time.Sleep(time.Second)
@@ -428,6 +463,7 @@ func disturbedRun(t *testing.T, ctx context.Context, objects int) (batchRun, map
 	if len(disturbances) != 3 {
 		t.Fatalf("%d disturbances, want 3: %v", len(disturbances), disturbances)
 	}
+	var counties []string
 	if err := s.db.SelectContext(ctx, &counties, `SELECT DISTINCT county_code FROM tasks WHERE batch_id = $1 ORDER BY 1`, id); err != nil {
 		t.Fatal(err)
 	}
@@ -459,6 +495,9 @@ func disturbedRun(t *testing.T, ctx context.Context, objects int) (batchRun, map
 			t.Errorf("%s: %d acknowledged, %d in the database", step, len(keys), n)
 		}
 	}
+	if len(run.acked["inspected"]) != run.drawn {
+		t.Errorf("%d inspections acknowledged, %d objects drawn", len(run.acked["inspected"]), run.drawn)
+	}
 	// The settings reach the SDK: worker-1 runs with its own limits.
 	if v, _ := metricSum(s.workerURLs[0]+"/metrics", `spotcheck_worker_setting{setting="activity_concurrency"}`); v != 64 {
 		t.Errorf("worker-1 reports activity_concurrency %v, want 64 (WORKER_ACTIVITY_CONCURRENCY)", v)
@@ -466,29 +505,105 @@ func disturbedRun(t *testing.T, ctx context.Context, objects int) (batchRun, map
 	slots, _ := metricSum(s.workerURLs[0]+"/metrics", "temporal_worker_task_slots_available")
 	pollers, _ := metricSum(s.workerURLs[0]+"/metrics", "temporal_num_pollers")
 	t.Logf("worker-1 metrics: task slots available (all kinds) %.0f, pollers %.0f", slots, pollers)
-	return run, snapshot(t, &liveSystem{t: t, ctx: ctx, db: s.db}, id)
+	var sample []string
+	s.db.SelectContext(ctx, &sample, `SELECT object_key FROM tasks WHERE batch_id = $1 ORDER BY object_key LIMIT 20`, id)
+	if who, events, err := largestHistory(ctx, tc.addr, id, sample); err == nil {
+		t.Logf("longest history: %d events (%s)", events, who)
+	} else {
+		t.Errorf("histories: %v", err)
+	}
+	return run, shapeOf(t, ctx, s.db, id)
+}
+
+// batchShape is a batch's rows without what differs between two runs of
+// the same rules (IDs, times, which inspectors were matched), gathered per
+// object, per county and for the batch itself.
+type batchShape struct {
+	objects  map[string]string // object key → its rows
+	counties map[string]string
+	batch    string
+}
+
+func shapeOf(t *testing.T, ctx context.Context, db *sqlx.DB, id string) batchShape {
+	t.Helper()
+	rows := map[string][]string{} // owner → rows; owner "" is the batch
+	add := func(owner, row string) { rows[owner] = append(rows[owner], row) }
+	query := func(q string, f func(owner, row string)) {
+		var got []struct {
+			Owner string `db:"owner"`
+			Row   string `db:"row"`
+		}
+		if err := db.SelectContext(ctx, &got, q, id); err != nil {
+			t.Fatalf("%v: %s", err, q)
+		}
+		for _, g := range got {
+			f(g.Owner, g.Row)
+		}
+	}
+	objects := map[string]bool{}
+	counties := map[string]bool{}
+	query(`SELECT object_key AS owner, 'task ' || stage || ' team=' || cardinality(inspectors) || ' overdue=' || array_to_string(overdue, ',') AS row
+		FROM tasks WHERE batch_id = $1`, func(o, r string) { objects[o] = true; add(o, r) })
+	query(`SELECT DISTINCT county_code AS owner, '' AS row FROM tasks WHERE batch_id = $1`, func(o, _ string) { counties[o] = true })
+	query(`SELECT object_key AS owner, 'result rev ' || revision || ' ' || result_code || ' ' || coalesce(review, '-') AS row FROM results WHERE batch_id = $1`, add)
+	query(`SELECT object_key AS owner, 'follow-up ' || array_to_string(actions, ',') AS row FROM follow_ups WHERE batch_id = $1`, add)
+	query(`SELECT object_key AS owner, 'published' AS row FROM publications WHERE batch_id = $1`, add)
+	query(`SELECT object_key AS owner, 'accountability ' || duty || ' late=' || coalesce(working_days_late::text, '-') AS row FROM accountability WHERE batch_id = $1`, add)
+	// Audit entries name the batch, batch/county or batch/object.
+	query(`SELECT CASE WHEN entity_id = $1 THEN '' ELSE substr(entity_id, length($1) + 2) END AS owner, 'audit ' || entity || ' ' || action AS row
+		FROM audit_log WHERE entity_id = $1 OR entity_id LIKE $1 || '/%'`, add)
+	// Notification IDs are kind/batch/(county|object)/... The reminder to
+	// match goes only to a county that has not matched when it falls due,
+	// which depends on how fast the test's match arrives, not on the
+	// disturbances (they come after the matches): it is left out.
+	query(`SELECT split_part(substr(id, strpos(id, '/' || $1 || '/') + length($1) + 2), '/', 1) AS owner,
+		'notification ' || kind || ' ' || role || ' ' || regexp_replace(substr(id, strpos(id, '/' || $1 || '/') + length($1) + 2), '^[^/]*', '') AS row
+		FROM notifications WHERE id LIKE '%/' || $1::text || '/%' AND id NOT LIKE 'reminder/%/matching/%'`, add)
+	out := batchShape{objects: map[string]string{}, counties: map[string]string{}}
+	for owner, rs := range rows {
+		sort.Strings(rs)
+		joined := strings.Join(rs, "\n")
+		switch {
+		case objects[owner]:
+			out.objects[owner] = joined
+		case counties[owner]:
+			out.counties[owner] = joined
+		case owner == "":
+			out.batch = joined
+		default:
+			t.Errorf("rows of batch %s that belong to neither an object nor a county: %s %v", id, owner, rs)
+		}
+	}
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// clusterBatchSize is about how many objects the cluster test's batch
+// draws: 300 in `make test` (a few minutes on 2 cores), 2,000 or more with
+// SPOTCHECK_CLUSTER_OBJECTS (`make test-cluster`: 21 minutes on 2 shared
+// cores, 2026-12-03).
+func clusterBatchSize(t *testing.T) int {
+	v := os.Getenv("SPOTCHECK_CLUSTER_OBJECTS")
+	if v == "" {
+		return 300
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 100 {
+		t.Fatalf("SPOTCHECK_CLUSTER_OBJECTS=%q: want a number of objects, at least 100", v)
+	}
+	return n
 }
 
 func sortedCopy(s []string) []string {
 	c := append([]string(nil), s...)
 	sort.Strings(c)
 	return c
-}
-
-// firstDifference shows the first line where two snapshots differ.
-func firstDifference(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := 0; i < max(len(al), len(bl)); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d: undisturbed %q, disturbed %q (%d and %d lines)", i+1, x, y, len(al), len(bl))
-		}
-	}
-	return "same"
 }
