@@ -58,7 +58,7 @@ func startSystem(t *testing.T, ctx context.Context, queue string, r roles) *live
 // after 2026. The schedule is a stand-in (New Year's Day only), marked as
 // such: real years come from the State Council's notice through the
 // calendar API.
-func ensureCalendar(t *testing.T, ctx context.Context, db *sqlx.DB) {
+func ensureCalendar(t testing.TB, ctx context.Context, db *sqlx.DB) {
 	t.Helper()
 	store := workday.NewStore(db)
 	years, err := store.Years(ctx)

@@ -122,6 +122,9 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 	var stopWorker func()
 	if r.worker {
 		w := newWorker(tc, cfg, db, log)
+		if err := registerWorkerSettings(reg, cfg); err != nil {
+			return err
+		}
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start Temporal worker on task queue %s: %w", cfg.TaskQueue, err)
 		}
@@ -139,17 +142,17 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 	}
 
 	var serveErr error
+	ready := map[string]api.Checker{
+		"database": api.CheckFunc(db.PingContext),
+		"temporal": api.CheckFunc(func(ctx context.Context) error {
+			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}),
+	}
+	for k, v := range extraReady {
+		ready[k] = v
+	}
 	if r.api {
-		ready := map[string]api.Checker{
-			"database": api.CheckFunc(db.PingContext),
-			"temporal": api.CheckFunc(func(ctx context.Context) error {
-				_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
-				return err
-			}),
-		}
-		for k, v := range extraReady {
-			ready[k] = v
-		}
 		authn, err := newAuthenticator(ctx, cfg, db, log)
 		if err != nil {
 			return err
@@ -165,6 +168,15 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 			Pages: web.New(disclosure.New(db), log), Console: console})
 		go api.SweepIdempotencyKeys(ctx, db, time.Hour, log)
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
+	} else if cfg.WorkerHTTPAddr != "" {
+		done, err := serveWorkerHTTP(ctx, cfg.WorkerHTTPAddr, workerHandler(reg, ready), cfg.ShutdownTimeout/4, log)
+		if err != nil {
+			if stopWorker != nil {
+				stopWorker()
+			}
+			return err
+		}
+		serveErr = <-done
 	} else {
 		<-ctx.Done()
 	}

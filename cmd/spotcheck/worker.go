@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -30,10 +31,17 @@ import (
 
 // newWorker creates the worker and registers every workflow and activity.
 func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logger) worker.Worker {
+	// The sticky cache is the process's, shared by its workers: set before
+	// the worker exists.
+	worker.SetStickyWorkflowCacheSize(cfg.WorkerStickyCacheSize)
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		// Leave half the shutdown budget to the HTTP drain and the rest.
-		WorkerStopTimeout: cfg.ShutdownTimeout / 2,
-		Interceptors:      []interceptor.WorkerInterceptor{activities.PermanentErrors()},
+		WorkerStopTimeout:                      cfg.ShutdownTimeout / 2,
+		Interceptors:                           []interceptor.WorkerInterceptor{activities.PermanentErrors()},
+		MaxConcurrentActivityExecutionSize:     cfg.WorkerActivityConcurrency,
+		MaxConcurrentWorkflowTaskExecutionSize: cfg.WorkerWorkflowConcurrency,
+		MaxConcurrentActivityTaskPollers:       cfg.WorkerActivityPollers,
+		MaxConcurrentWorkflowTaskPollers:       cfg.WorkerWorkflowPollers,
 	})
 	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow, workflows.DigestWorkflow, workflows.AuditHeadWorkflow} {
 		w.RegisterWorkflow(wf)
@@ -60,6 +68,30 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	w.RegisterActivity(&activities.Digests{Source: activities.DigestStores{Contacts: contacts, Tasks: digest.NewStore(db)},
 		Notifier: notifier, Calendars: calendars, CountyPage: cfg.CountyPageURL})
 	return w
+}
+
+// registerWorkerSettings exports the worker's settings as the gauge
+// spotcheck_worker_setting{setting=...}, beside the SDK's own figures of
+// their use (temporal_worker_task_slots_used, temporal_num_pollers,
+// temporal_sticky_cache_size).
+func registerWorkerSettings(reg prometheus.Registerer, cfg *config.Config) error {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "spotcheck_worker_setting",
+		Help: "Configured limit of the Temporal worker (WORKER_* settings).",
+	}, []string{"setting"})
+	for name, v := range map[string]int{
+		"activity_concurrency": cfg.WorkerActivityConcurrency,
+		"workflow_concurrency": cfg.WorkerWorkflowConcurrency,
+		"activity_pollers":     cfg.WorkerActivityPollers,
+		"workflow_pollers":     cfg.WorkerWorkflowPollers,
+		"sticky_cache_size":    cfg.WorkerStickyCacheSize,
+	} {
+		g.WithLabelValues(name).Set(float64(v))
+	}
+	if err := reg.Register(g); err != nil {
+		return fmt.Errorf("register worker settings metrics: %w", err)
+	}
+	return nil
 }
 
 // digestSchedule is the Temporal Schedule that starts the day's digests at

@@ -57,6 +57,11 @@ type Config struct {
 	// APIRateLimit is how many requests a second one principal may make
 	// to /api/v1; 0 = unlimited.
 	APIRateLimit int
+	// Worker settings: see worker.Options of the Temporal SDK.
+	WorkerActivityConcurrency, WorkerWorkflowConcurrency int
+	WorkerActivityPollers, WorkerWorkflowPollers         int
+	WorkerStickyCacheSize                                int
+	WorkerHTTPAddr                                       string
 }
 
 // Setting describes one configuration variable; the README's table is
@@ -108,6 +113,12 @@ var Settings = []Setting{
 	{"CORS_ORIGINS", "cors-origins", "", "origins allowed to call the API from a browser, comma-separated (`https://a.example,https://b.example`); empty = CORS off"},
 	{"PUBLIC_RATE_LIMIT", "public-rate-limit", "20", "requests per second one client IP may make to the public disclosure endpoints (/public) and the portal's pages together, bursts of three times that; 0 = unlimited"},
 	{"API_RATE_LIMIT", "api-rate-limit", "50", "requests per second one principal (token or signed-in user) may make to /api/v1, bursts of three times that; over it 429 with Retry-After; 0 = unlimited"},
+	{"WORKER_ACTIVITY_CONCURRENCY", "worker-activity-concurrency", "1000", "activities one worker runs at once"},
+	{"WORKER_WORKFLOW_CONCURRENCY", "worker-workflow-concurrency", "1000", "workflow tasks one worker runs at once (at least 2)"},
+	{"WORKER_ACTIVITY_POLLERS", "worker-activity-pollers", "2", "concurrent polls of one worker for activity tasks"},
+	{"WORKER_WORKFLOW_POLLERS", "worker-workflow-pollers", "2", "concurrent polls of one worker for workflow tasks (at least 2)"},
+	{"WORKER_STICKY_CACHE_SIZE", "worker-sticky-cache-size", "10000", "workflows a worker keeps in memory between their tasks (sticky cache)"},
+	{"WORKER_HTTP_ADDR", "worker-http-addr", "", "address `spotcheck worker` serves /healthz, /readyz and /metrics on, e.g. `:9090`; empty = none"},
 }
 
 // Register defines every setting on fs, with defaults taken from the
@@ -174,6 +185,12 @@ func Register(fs *flag.FlagSet) *Config {
 	num(&c.TemporalDevPort, "TEMPORAL_DEV_PORT")
 	num(&c.TemporalUIPort, "TEMPORAL_UI_PORT")
 	num(&c.DBMaxOpenConns, "DB_MAX_OPEN_CONNS")
+	num(&c.WorkerActivityConcurrency, "WORKER_ACTIVITY_CONCURRENCY")
+	num(&c.WorkerWorkflowConcurrency, "WORKER_WORKFLOW_CONCURRENCY")
+	num(&c.WorkerActivityPollers, "WORKER_ACTIVITY_POLLERS")
+	num(&c.WorkerWorkflowPollers, "WORKER_WORKFLOW_POLLERS")
+	num(&c.WorkerStickyCacheSize, "WORKER_STICKY_CACHE_SIZE")
+	str(&c.WorkerHTTPAddr, "WORKER_HTTP_ADDR")
 	demo := lookup("DEMO_DATA")
 	c.DemoData, _ = strconv.ParseBool(demo.Default)
 	if v, ok := os.LookupEnv(demo.Env); ok {
@@ -241,6 +258,9 @@ func (c *Config) Validate() error {
 	if c.OIDCIssuer != "" && (c.OIDCClientID == "" || c.OIDCRedirectURL == "") {
 		return fmt.Errorf("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_REDIRECT_URL")
 	}
+	if err := c.validateWorker(); err != nil {
+		return err
+	}
 	if c.JWKSURL != "" && c.JWKSFile != "" {
 		return fmt.Errorf("JWKS_URL and JWKS_FILE are both set: set one")
 	}
@@ -290,6 +310,27 @@ func (c *Config) validateNotify() error {
 	if c.CountyPageURL != "" {
 		if p, err := url.Parse(strings.ReplaceAll(c.CountyPageURL, "{county}", "330402")); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			return fmt.Errorf("COUNTY_PAGE_URL %q must be an http(s) URL", c.CountyPageURL)
+		}
+	}
+	return nil
+}
+
+// validateWorker checks the worker settings; the SDK panics on one
+// workflow poller or one workflow task slot (sticky and normal queues
+// alternate).
+func (c *Config) validateWorker() error {
+	for _, w := range []struct {
+		name   string
+		v, min int
+	}{
+		{"WORKER_ACTIVITY_CONCURRENCY", c.WorkerActivityConcurrency, 1},
+		{"WORKER_WORKFLOW_CONCURRENCY", c.WorkerWorkflowConcurrency, 2},
+		{"WORKER_ACTIVITY_POLLERS", c.WorkerActivityPollers, 1},
+		{"WORKER_WORKFLOW_POLLERS", c.WorkerWorkflowPollers, 2},
+		{"WORKER_STICKY_CACHE_SIZE", c.WorkerStickyCacheSize, 1},
+	} {
+		if w.v < w.min {
+			return fmt.Errorf("%s must be at least %d, got %d", w.name, w.min, w.v)
 		}
 	}
 	return nil

@@ -105,3 +105,29 @@ func TestValidateNotificationSettings(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestWorkerSettings(t *testing.T) {
+	t.Setenv("WORKER_ACTIVITY_CONCURRENCY", "64")
+	t.Setenv("WORKER_STICKY_CACHE_SIZE", "4000")
+	c := Register(flag.NewFlagSet("t", flag.ContinueOnError))
+	if c.WorkerActivityConcurrency != 64 || c.WorkerStickyCacheSize != 4000 || c.WorkerWorkflowPollers != 2 || c.WorkerWorkflowConcurrency != 1000 {
+		t.Errorf("worker settings from the environment and defaults: %+v", c)
+	}
+	for _, tc := range []struct {
+		mut  func(*Config)
+		want string
+	}{
+		// The SDK panics on a single workflow poller or task slot.
+		{func(c *Config) { c.WorkerWorkflowPollers = 1 }, "WORKER_WORKFLOW_POLLERS must be at least 2"},
+		{func(c *Config) { c.WorkerWorkflowConcurrency = 1 }, "WORKER_WORKFLOW_CONCURRENCY must be at least 2"},
+		{func(c *Config) { c.WorkerActivityConcurrency = 0 }, "WORKER_ACTIVITY_CONCURRENCY"},
+		{func(c *Config) { c.WorkerActivityPollers = 0 }, "WORKER_ACTIVITY_POLLERS"},
+		{func(c *Config) { c.WorkerStickyCacheSize = 0 }, "WORKER_STICKY_CACHE_SIZE"},
+	} {
+		c := Register(flag.NewFlagSet("t", flag.ContinueOnError))
+		tc.mut(c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
