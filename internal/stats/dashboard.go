@@ -3,12 +3,7 @@ package stats
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
-
-	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 )
 
 // Dashboard is the coordinator's overview of a year (工作台): the year's
@@ -71,37 +66,8 @@ func (s *Service) Dashboard(ctx context.Context, year int, onlyCounty string) (D
 	if err != nil {
 		return d, fmt.Errorf("dashboard %d: counties: %w", year, err)
 	}
-	defer rows.Close()
-	byCounty := map[string]*CountyProgress{}
-	d.Total = CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
-	for rows.Next() {
-		var county, what string
-		var n int
-		if err := rows.Scan(&county, &what, &n); err != nil {
-			return d, err
-		}
-		cp := byCounty[county]
-		if cp == nil {
-			cp = &CountyProgress{County: county, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
-			byCounty[county] = cp
-		}
-		if duty, ok := strings.CutPrefix(what, "overdue:"); ok {
-			cp.Overdue[duty] += n
-			d.Total.Overdue[duty] += n
-			continue
-		}
-		cp.Stages[inspection.Stage(what)] += n
-		cp.Objects += n
-		d.Total.Stages[inspection.Stage(what)] += n
-		d.Total.Objects += n
-	}
-	if err := rows.Err(); err != nil {
-		return d, err
-	}
-	for _, code := range slices.Sorted(maps.Keys(byCounty)) {
-		cp := byCounty[code]
-		cp.Done = cp.Objects > 0 && cp.Stages[inspection.Closed] == cp.Objects
-		d.Counties = append(d.Counties, *cp)
+	if d.Counties, d.Total, err = tally(rows); err != nil {
+		return d, fmt.Errorf("dashboard %d: counties: %w", year, err)
 	}
 	err = s.db.SelectContext(ctx, &d.Ledger, `
 		SELECT id, batch_id, object_key, county_code, duty, due::text AS due, detected_at::text AS detected_at,

@@ -61,14 +61,25 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 	if err != nil {
 		return p, fmt.Errorf("progress of %s: %w", batchID, err)
 	}
+	if p.Counties, p.Total, err = tally(rows); err != nil {
+		return p, fmt.Errorf("progress of %s: %w", batchID, err)
+	}
+	p.Phase = BatchPhase(p.State)
+	p.Total.Phase, p.Total.Done = p.Phase, p.Phase == "archived"
+	return p, nil
+}
+
+// tally reads rows of (county, stage or "overdue:"+duty, count) into each
+// county's progress, in county order, and their total.
+func tally(rows *sql.Rows) ([]CountyProgress, CountyProgress, error) {
 	defer rows.Close()
 	byCounty := map[string]*CountyProgress{}
-	p.Total = CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+	total := CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
 	for rows.Next() {
 		var county, what string
 		var n int
 		if err := rows.Scan(&county, &what, &n); err != nil {
-			return p, err
+			return nil, total, err
 		}
 		cp := byCounty[county]
 		if cp == nil {
@@ -77,26 +88,25 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 		}
 		if duty, ok := strings.CutPrefix(what, "overdue:"); ok {
 			cp.Overdue[duty] += n
-			p.Total.Overdue[duty] += n
+			total.Overdue[duty] += n
 			continue
 		}
 		cp.Stages[inspection.Stage(what)] += n
 		cp.Objects += n
-		p.Total.Stages[inspection.Stage(what)] += n
-		p.Total.Objects += n
+		total.Stages[inspection.Stage(what)] += n
+		total.Objects += n
 	}
 	if err := rows.Err(); err != nil {
-		return p, err
+		return nil, total, err
 	}
+	counties := []CountyProgress{}
 	for _, code := range slices.Sorted(maps.Keys(byCounty)) {
 		cp := byCounty[code]
 		cp.Phase = CountyPhase(*cp)
 		cp.Done = cp.Phase == "done"
-		p.Counties = append(p.Counties, *cp)
+		counties = append(counties, *cp)
 	}
-	p.Phase = BatchPhase(p.State)
-	p.Total.Phase, p.Total.Done = p.Phase, p.Phase == "archived"
-	return p, nil
+	return counties, total, nil
 }
 
 // BatchPhase is the phase of the batch workflow (workflows.BatchProgress)
