@@ -29,9 +29,14 @@ func ensureAuditHeadSchedule(ctx context.Context, tc client.Client, cfg *config.
 		CatchupWindow:      24 * time.Hour,
 		TriggerImmediately: true,
 	}
+	return ensureSchedule(ctx, tc, opts)
+}
+
+// ensureSchedule creates a schedule, or gives the one that exists opts'
+// spec and action: the time or the task queue may have changed since.
+func ensureSchedule(ctx context.Context, tc client.Client, opts client.ScheduleOptions) error {
 	_, err := tc.ScheduleClient().Create(ctx, opts)
 	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		// The task queue may have changed since.
 		h := tc.ScheduleClient().GetHandle(ctx, opts.ID)
 		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			s := in.Description.Schedule
@@ -41,7 +46,7 @@ func ensureAuditHeadSchedule(ctx context.Context, tc client.Client, cfg *config.
 		}})
 	}
 	if err != nil {
-		return fmt.Errorf("audit head schedule %q: %w", opts.ID, err)
+		return fmt.Errorf("schedule %q: %w", opts.ID, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -124,20 +122,7 @@ func ensureDigestSchedule(ctx context.Context, tc client.Client, cfg *config.Con
 	if err != nil {
 		return err
 	}
-	_, err = tc.ScheduleClient().Create(ctx, opts)
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		h := tc.ScheduleClient().GetHandle(ctx, opts.ID)
-		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			s := in.Description.Schedule
-			s.Spec = &opts.Spec
-			s.Action = opts.Action
-			return &client.ScheduleUpdate{Schedule: &s}, nil
-		}})
-	}
-	if err != nil {
-		return fmt.Errorf("digest schedule %q: %w", opts.ID, err)
-	}
-	return nil
+	return ensureSchedule(ctx, tc, opts)
 }
 
 // notifyChannels builds the notification channels the settings allow: email
