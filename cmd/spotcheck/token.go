@@ -194,14 +194,18 @@ func cliActor() string {
 	return "cli:" + name
 }
 
-func scopeText(k auth.Key) string {
+func scopeText(k auth.Key) string { return scopeOf(k.County, k.Department, k.InspectorKey) }
+
+// scopeOf names the scope of a key or an account, as ", county 330402", or
+// "" for the city's roles.
+func scopeOf(county, department, inspector string) string {
 	switch {
-	case k.County != "":
-		return ", county " + k.County
-	case k.Department != "":
-		return ", department " + k.Department
-	case k.InspectorKey != "":
-		return ", inspector " + k.InspectorKey
+	case county != "":
+		return ", county " + county
+	case department != "":
+		return ", department " + department
+	case inspector != "":
+		return ", inspector " + inspector
 	}
 	return ""
 }

@@ -141,17 +141,7 @@ func databaseURL(cfg *config.Config) (string, error) {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/spotcheck?sslmode=disable", port), nil
 }
 
-func userScope(u auth.User) string {
-	switch {
-	case u.County != "":
-		return ", county " + u.County
-	case u.Department != "":
-		return ", department " + u.Department
-	case u.InspectorKey != "":
-		return ", inspector " + u.InspectorKey
-	}
-	return ""
-}
+func userScope(u auth.User) string { return scopeOf(u.County, u.Department, u.InspectorKey) }
 
 func writeUsers(w io.Writer, users []auth.User, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
