@@ -65,18 +65,8 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 
 	run := func(id string, crash func(step string)) map[string]string {
 		today := workday.DateOf(time.Now())
-		sys.call("POST", "/api/v1/batches", coordinator, map[string]any{
-			"id": id, "name": "崩溃测试批次",
-			"rules": map[string]any{
-				"items":       []any{map[string]any{"code": "ZR-01", "version": 1}},
-				"filter":      map[string]any{"regions": []string{"330424"}},
-				"strata_keys": []string{"risk"},
-				"quotas":      []any{map[string]any{"ratio": "1"}},
-				"exclusions":  map[string]any{"window_days": 0},
-			},
-			"inspection_end": today.AddDays(60).String(),
-			"policy":         map[string]any{"result_entry_days": 1, "reminder_offsets": []int{1}, "reminder_time": "00:00", "progress_seconds": 1},
-		}, http.StatusCreated)
+		sys.call("POST", "/api/v1/batches", coordinator, haiyanBatch(id, "崩溃测试批次",
+			map[string]any{"result_entry_days": 1, "reminder_offsets": []int{1}, "reminder_time": "00:00", "progress_seconds": 1}), http.StatusCreated)
 		crash("draw")
 		state := func() any { return sys.call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] }
 		sys.eventually("the freeze", 2*time.Minute, func() bool { return state() == "frozen" })

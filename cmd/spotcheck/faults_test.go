@@ -163,20 +163,8 @@ func TestFaultsChangeNothing(t *testing.T) {
 	faults, drawnTasks := 0, 0
 	run := func(id string, fault func(step string)) map[string]string {
 		today := workday.DateOf(time.Now())
-		sys.call("POST", "/api/v1/batches", coordinator, map[string]any{
-			"id": id, "name": "故障测试批次",
-			"rules": map[string]any{
-				"items":  []any{map[string]any{"code": "ZR-01", "version": 1}},
-				"filter": map[string]any{"regions": []string{"330424"}},
-				// Every eligible object of the county (a handful), so that both
-				// runs draw the same ones.
-				"strata_keys": []string{"risk"},
-				"quotas":      []any{map[string]any{"ratio": "1"}},
-				"exclusions":  map[string]any{"window_days": 0},
-			},
-			"inspection_end": today.AddDays(60).String(),
-			"policy":         map[string]any{"result_entry_days": 5, "reminder_offsets": []int{1}, "progress_seconds": 1},
-		}, http.StatusCreated)
+		sys.call("POST", "/api/v1/batches", coordinator, haiyanBatch(id, "故障测试批次",
+			map[string]any{"result_entry_days": 5, "reminder_offsets": []int{1}, "progress_seconds": 1}), http.StatusCreated)
 		sys.eventually("the freeze", 3*time.Minute, func() bool { return state(id) == "frozen" })
 		sys.beacon(id, coordinator, "witness")
 		fault("draw")

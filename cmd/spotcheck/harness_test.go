@@ -207,3 +207,22 @@ func (s *liveSystem) beacon(id, tok, beacon string) {
 		return resp.StatusCode == http.StatusOK
 	})
 }
+
+// haiyanBatch is the request of a batch drawing every ZR-01 object of
+// 海盐县 (a handful), so that two runs of a live test draw the same ones; its
+// inspection period ends 60 days from today (China time), which the
+// stand-in calendar of ensureCalendar covers on any day of the year.
+func haiyanBatch(id, name string, policy map[string]any) map[string]any {
+	return map[string]any{
+		"id": id, "name": name,
+		"rules": map[string]any{
+			"items":       []any{map[string]any{"code": "ZR-01", "version": 1}},
+			"filter":      map[string]any{"regions": []string{"330424"}},
+			"strata_keys": []string{"risk"},
+			"quotas":      []any{map[string]any{"ratio": "1"}},
+			"exclusions":  map[string]any{"window_days": 0},
+		},
+		"inspection_end": workday.DateOf(time.Now()).AddDays(60).String(),
+		"policy":         policy,
+	}
+}
