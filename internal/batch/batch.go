@@ -553,9 +553,8 @@ func (s *Service) Lock(ctx context.Context, id string) ([]CountyCount, error) {
 			}
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE batch_objects bo
-				SET county_code = CASE WHEN p.parent_code IS NOT NULL THEN r.parent_code ELSE r.code END
-				FROM regions r LEFT JOIN regions p ON p.code = r.parent_code
-				WHERE bo.batch_id = $1 AND r.code = bo.region_code`, id); err != nil {
+				SET county_code = rc.county_code FROM region_counties rc
+				WHERE bo.batch_id = $1 AND rc.code = bo.region_code`, id); err != nil {
 				return fmt.Errorf("assign counties of batch %s: %w", id, err)
 			}
 			if err := transition(ctx, tx, id, row.State, Locked, `locked_at = $4`, later(s.now(), row.DrawnAt.Time)); err != nil {

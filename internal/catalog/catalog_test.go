@@ -82,7 +82,7 @@ func TestEveryFormatOfTheConsoleIsTranslated(t *testing.T) {
 	}
 	var missing []string
 	fset := token.NewFileSet()
-	for _, dir := range []string{"api", "internal/auth", "internal/batch", "internal/bulk", "internal/plan", "internal/workday", "internal/notify"} {
+	for _, dir := range []string{"api", "internal/auth", "internal/batch", "internal/bulk", "internal/plan", "internal/workday", "internal/notify", "internal/cases"} {
 		files, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
 		for _, name := range files {
 			if strings.HasSuffix(name, "_test.go") {

@@ -180,10 +180,8 @@ func loadPool(ctx context.Context, q sqlx.QueryerContext, county string, end wor
 	err := sqlx.SelectContext(ctx, q, &pool, `
 		WITH pool AS (
 			SELECT i.key, i.tags, i.max_load, i.unit, coalesce(i.department_code, '') AS department_code
-			FROM inspectors i
-			JOIN regions r ON r.code = i.region_code
-			LEFT JOIN regions p ON p.code = r.parent_code
-			WHERE CASE WHEN p.parent_code IS NOT NULL THEN r.parent_code ELSE r.code END = $1
+			FROM inspectors i JOIN region_counties rc ON rc.code = i.region_code
+			WHERE rc.county_code = $1
 			  AND i.status = 'active' AND i.certificate_valid_until >= $2::date
 		), loads AS (
 			SELECT k.key, count(*) AS load
