@@ -29,11 +29,11 @@ func TestDueDate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := env.ExecuteActivity(d.DueDate, DueDateInput{Start: start, WorkingDays: c.n})
+		v, err := env.ExecuteActivity(d.Plan, PlanInput{Start: &start, WorkingDays: c.n})
 		if err != nil {
 			t.Fatalf("%s + %d: %v", c.start, c.n, err)
 		}
-		var got DueDate
+		var got Plan
 		if err := v.Get(&got); err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestDueDate(t *testing.T) {
 	}
 
 	start, _ := workday.ParseDate("2026-03-02")
-	if _, err := env.ExecuteActivity(d.DueDate, DueDateInput{Start: start, WorkingDays: -1}); err == nil {
+	if _, err := env.ExecuteActivity(d.Plan, PlanInput{Start: &start, WorkingDays: -1}); err == nil {
 		t.Error("negative working days accepted")
 	}
 }

@@ -353,13 +353,14 @@ func TestDueDateFromTheDatabaseCalendar(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
 	env.RegisterActivity(d)
-	due := func(start string, n int) DueDate {
+	due := func(start string, n int) Plan {
 		t.Helper()
-		v, err := env.ExecuteActivity(d.DueDate, DueDateInput{Start: mustDate(t, start), WorkingDays: n})
+		from := mustDate(t, start)
+		v, err := env.ExecuteActivity(d.Plan, PlanInput{Start: &from, WorkingDays: n})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got DueDate
+		var got Plan
 		if err := v.Get(&got); err != nil {
 			t.Fatal(err)
 		}

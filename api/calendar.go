@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -227,17 +226,11 @@ func (h *calendarAPI) dueDate(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	ans := dueDateAnswer{Start: start, WorkingDays: n}
-	due, err := cal.AddWorkingDays(start, n)
-	var unscheduled *workday.UnscheduledYearError
-	switch {
-	case errors.As(err, &unscheduled):
-		ans.UnscheduledYear = unscheduled.Year
-	case err != nil:
+	dl, err := cal.Deadline(workday.Term{Start: start, WorkingDays: n})
+	if err != nil {
 		h.s.fail(c, err)
 		return
-	default:
-		ans.Due = &due
 	}
+	ans := dueDateAnswer{Start: start, WorkingDays: n, Due: dl.Due, UnscheduledYear: dl.Unscheduled}
 	c.JSON(http.StatusOK, ans)
 }
