@@ -61,187 +61,228 @@ func (s *Service) Replace(ctx context.Context, in activities.ReplaceInput) (acti
 
 	var res activities.ReplaceResult
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var county sql.NullString
-		err := tx.GetContext(ctx, &county, `SELECT county_code FROM batch_objects WHERE batch_id = $1 AND object_key = $2`,
-			in.BatchID, in.ObjectKey)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fault.New(fault.NotFound, "object %s is not on the drawn list of batch %s", in.ObjectKey, in.BatchID)
-		}
-		if err != nil {
-			return fmt.Errorf("read object %s of batch %s: %w", in.ObjectKey, in.BatchID, err)
-		}
-		if !county.Valid {
-			return fault.New(fault.Conflict, "object %s of batch %s is not assigned to a county yet", in.ObjectKey, in.BatchID)
-		}
-		if err := lockCounty(ctx, tx, in.BatchID, county.String); err != nil {
-			return err
-		}
-
-		var seat struct {
-			Department string `db:"department_code"`
-			Position   int    `db:"position"`
-		}
-		err = tx.GetContext(ctx, &seat, `
-			SELECT department_code, position FROM match_assignments
-			WHERE batch_id = $1 AND object_key = $2 AND inspector_key = $3 AND replaced_at IS NULL`,
-			in.BatchID, in.ObjectKey, in.InspectorKey)
-		if errors.Is(err, sql.ErrNoRows) {
-			res, err = s.notOnTeam(ctx, tx, in, reason, by)
-			return err
-		}
-		if err != nil {
-			return fmt.Errorf("read the team of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
-		}
-
-		drawSeed, err := readBatch(ctx, tx, in.BatchID)
-		if err != nil {
-			return err
-		}
-		var stage string
-		err = tx.GetContext(ctx, &stage, `SELECT stage FROM tasks WHERE batch_id = $1 AND object_key = $2`, in.BatchID, in.ObjectKey)
-		switch {
-		case err == nil && stage == "closed":
-			return fault.New(fault.Conflict, "the task of object %s in batch %s is closed; its team can no longer change", in.ObjectKey, in.BatchID)
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("read the task of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
-		}
-		var county1 struct {
-			Beacon string `db:"beacon"`
-			End    string `db:"inspection_end"`
-		}
-		if err := tx.GetContext(ctx, &county1, `
-			SELECT beacon, to_char(inspection_end, 'YYYY-MM-DD') AS inspection_end FROM matches
-			WHERE batch_id = $1 AND county_code = $2 AND department_code = $3 AND kind = 'match'`,
-			in.BatchID, county.String, seat.Department); err != nil {
-			return fmt.Errorf("read the match of county %s in batch %s: %w", county.String, in.BatchID, err)
-		}
-		end, err := workday.ParseDate(county1.End)
-		if err != nil {
-			return err
-		}
-		var round int
-		if err := tx.GetContext(ctx, &round, `
-			SELECT max(round) + 1 FROM match_assignments WHERE batch_id = $1 AND object_key = $2`,
-			in.BatchID, in.ObjectKey); err != nil {
-			return fmt.Errorf("read the rounds of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
-		}
-
-		p, err := loadPlan(ctx, tx, in.BatchID)
-		if err != nil {
-			return err
-		}
-		objs, err := loadObjects(ctx, tx, in.BatchID, county.String, in.ObjectKey)
-		if err != nil {
-			return err
-		}
-		pool, err := loadPool(ctx, tx, county.String, end)
-		if err != nil {
-			return err
-		}
-		depts, err := p.build(objs, pool)
-		if err != nil {
-			return err
-		}
-		var d *inputs
-		for i := range depts {
-			if depts[i].department == seat.Department {
-				d = &depts[i]
+		st, err := loadReplacement(ctx, tx, in)
+		if err != nil || st == nil {
+			if err == nil {
+				res, err = s.notOnTeam(ctx, tx, in, reason, by)
 			}
-		}
-		if d == nil || len(d.objects) != 1 {
-			return fmt.Errorf("object %s of batch %s has no team requirements for department %q", in.ObjectKey, in.BatchID, seat.Department)
-		}
-		var team []string
-		if err := tx.SelectContext(ctx, &team, `
-			SELECT inspector_key FROM match_assignments
-			WHERE batch_id = $1 AND object_key = $2 AND department_code = $3 AND replaced_at IS NULL ORDER BY position`,
-			in.BatchID, in.ObjectKey, seat.Department); err != nil {
-			return fmt.Errorf("read the team of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
-		}
-
-		seed := match.Seed(drawSeed, county.String, round, county1.Beacon)
-		object := d.objects[0]
-		// Whoever was replaced on this object before (sick, recused late)
-		// does not come back in a later round; the proof's object lists them
-		// as recused, so the replacement stays recomputable.
-		var earlier []string
-		if err := tx.SelectContext(ctx, &earlier, `
-			SELECT DISTINCT inspector_key FROM match_assignments
-			WHERE batch_id = $1 AND object_key = $2 AND replaced_at IS NOT NULL ORDER BY inspector_key`,
-			in.BatchID, in.ObjectKey); err != nil {
-			return fmt.Errorf("read earlier replacements of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
-		}
-		for _, k := range earlier {
-			if !slices.Contains(object.Recused, k) {
-				object.Recused = append(object.Recused, k)
-			}
-		}
-		got, err := match.Replace(seed, object, team, in.InspectorKey, d.inspectors)
-		var inf *match.InfeasibleError
-		switch {
-		case errors.As(err, &inf):
-			o := inf.Objects[0]
-			return &fault.Error{Kind: fault.Conflict,
-				Msg: fmt.Sprintf("nobody can replace %s on object %s of batch %s: %d eligible inspectors outside the team, %d of them below their load cap",
-					in.InspectorKey, in.ObjectKey, in.BatchID, o.Eligible, o.Available),
-				Details: []Unstaffed{{ObjectKey: o.ObjectKey, Department: seat.Department, Eligible: o.Eligible, Available: o.Available}}}
-		case err != nil:
-			return inputFault(err, *d)
-		}
-
-		proof := Proof{
-			Kind: KindReplacement, BatchID: in.BatchID, DepartmentCode: seat.Department,
-			Proof: match.Proof{
-				Algorithm: match.Algorithm, DrawSeed: hex.EncodeToString(drawSeed[:]), CountyCode: county.String,
-				Round: round, Beacon: county1.Beacon, MatchSeed: hex.EncodeToString(seed[:]),
-				PoolHash: match.PoolHash(d.inspectors), Objects: []match.Object{nonNilObject(object)},
-				Inspectors: nonNilInspectors(d.inspectors),
-			},
-			Team: team, Replaced: in.InspectorKey, Replacement: got, Reason: reason,
-		}
-		doc, err := json.Marshal(proof)
-		if err != nil {
-			return fmt.Errorf("encode the replacement proof: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE match_assignments SET replaced_at = now(), replaced_reason = $4, replaced_by = $5, replaced_in_round = $6
-			WHERE batch_id = $1 AND object_key = $2 AND inspector_key = $3 AND replaced_at IS NULL`,
-			in.BatchID, in.ObjectKey, in.InspectorKey, reason, by, round); err != nil {
-			return fmt.Errorf("mark %s replaced on object %s of batch %s: %w", in.InspectorKey, in.ObjectKey, in.BatchID, err)
-		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO match_assignments (batch_id, object_key, inspector_key, round, county_code, department_code, position, assigned_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			in.BatchID, in.ObjectKey, got, round, county.String, seat.Department, seat.Position, by); err != nil {
-			return fmt.Errorf("assign %s to object %s of batch %s: %w", got, in.ObjectKey, in.BatchID, err)
-		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO matches (batch_id, county_code, department_code, object_key, round, kind, beacon, inspection_end,
-			                     match_seed, pool_hash, request_digest, proof, created_by)
-			VALUES ($1, $2, $3, $4, $5, 'replacement', $6, $7, $8, $9, $10, $11, $12)`,
-			in.BatchID, county.String, seat.Department, in.ObjectKey, round, county1.Beacon, end.String(),
-			proof.MatchSeed, proof.PoolHash, replaceDigest(in, reason, by), doc, by); err != nil {
-			return fmt.Errorf("store the replacement proof of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
-		}
-		if _, err := audit.Append(ctx, tx, audit.Entry{
-			Actor: by, Action: "match.replace", Entity: "match", EntityID: in.BatchID + "/" + county.String,
-			Payload: map[string]any{
-				"batch_id": in.BatchID, "county_code": county.String, "department_code": seat.Department,
-				"object_key": in.ObjectKey, "round": round, "replaced": in.InspectorKey, "replacement": got,
-				"reason": reason, "match_seed": proof.MatchSeed, "pool_hash": proof.PoolHash,
-			},
-		}); err != nil {
 			return err
 		}
-		res = activities.ReplaceResult{Replacement: got, Replaced: in.InspectorKey, Round: round,
-			MatchSeed: proof.MatchSeed, Department: seat.Department}
-		res.Team, err = currentTeam(ctx, tx, in.BatchID, in.ObjectKey)
+		proof, err := decideReplacement(*st, in, reason)
+		if err != nil {
+			return err
+		}
+		res, err = storeReplacement(ctx, tx, *st, proof, in, by)
 		return err
 	})
 	if err != nil {
 		return activities.ReplaceResult{}, err
 	}
 	return res, nil
+}
+
+// A replacement is what deciding a replacement needs, read in its
+// transaction with the county's matching locked.
+type replacement struct {
+	county, department string
+	position           int // the replaced inspector's seat on the team
+	stage              string
+	drawSeed           [32]byte
+	beacon             string
+	end                workday.Date
+	round              int
+	dept               *inputs  // the department's inputs, with the one object
+	team               []string // its current team in that department
+	earlier            []string // inspectors replaced on the object before
+}
+
+// loadReplacement reads the replacement's state; nil (and no error) when
+// the inspector is not on the object's current team.
+func loadReplacement(ctx context.Context, tx *sqlx.Tx, in activities.ReplaceInput) (*replacement, error) {
+	var county sql.NullString
+	err := tx.GetContext(ctx, &county, `SELECT county_code FROM batch_objects WHERE batch_id = $1 AND object_key = $2`,
+		in.BatchID, in.ObjectKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fault.New(fault.NotFound, "object %s is not on the drawn list of batch %s", in.ObjectKey, in.BatchID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read object %s of batch %s: %w", in.ObjectKey, in.BatchID, err)
+	}
+	if !county.Valid {
+		return nil, fault.New(fault.Conflict, "object %s of batch %s is not assigned to a county yet", in.ObjectKey, in.BatchID)
+	}
+	if err := lockCounty(ctx, tx, in.BatchID, county.String); err != nil {
+		return nil, err
+	}
+	st := replacement{county: county.String}
+	var seat struct {
+		Department string `db:"department_code"`
+		Position   int    `db:"position"`
+	}
+	err = tx.GetContext(ctx, &seat, `
+		SELECT department_code, position FROM match_assignments
+		WHERE batch_id = $1 AND object_key = $2 AND inspector_key = $3 AND replaced_at IS NULL`,
+		in.BatchID, in.ObjectKey, in.InspectorKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the team of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+	}
+	st.department, st.position = seat.Department, seat.Position
+	if st.drawSeed, err = readBatch(ctx, tx, in.BatchID); err != nil {
+		return nil, err
+	}
+	err = tx.GetContext(ctx, &st.stage, `SELECT stage FROM tasks WHERE batch_id = $1 AND object_key = $2`, in.BatchID, in.ObjectKey)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read the task of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+	}
+	if st.stage == "closed" {
+		// Nothing else is read for a team that can no longer change.
+		return &st, nil
+	}
+	var m struct {
+		Beacon string `db:"beacon"`
+		End    string `db:"inspection_end"`
+	}
+	if err := tx.GetContext(ctx, &m, `
+		SELECT beacon, to_char(inspection_end, 'YYYY-MM-DD') AS inspection_end FROM matches
+		WHERE batch_id = $1 AND county_code = $2 AND department_code = $3 AND kind = 'match'`,
+		in.BatchID, st.county, st.department); err != nil {
+		return nil, fmt.Errorf("read the match of county %s in batch %s: %w", st.county, in.BatchID, err)
+	}
+	st.beacon = m.Beacon
+	if st.end, err = workday.ParseDate(m.End); err != nil {
+		return nil, err
+	}
+	if err := tx.GetContext(ctx, &st.round, `
+		SELECT max(round) + 1 FROM match_assignments WHERE batch_id = $1 AND object_key = $2`,
+		in.BatchID, in.ObjectKey); err != nil {
+		return nil, fmt.Errorf("read the rounds of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+	}
+	p, err := loadPlan(ctx, tx, in.BatchID)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := loadObjects(ctx, tx, in.BatchID, st.county, in.ObjectKey)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := loadPool(ctx, tx, st.county, st.end)
+	if err != nil {
+		return nil, err
+	}
+	depts, err := p.build(objs, pool)
+	if err != nil {
+		return nil, err
+	}
+	for i := range depts {
+		if depts[i].department == st.department {
+			st.dept = &depts[i]
+		}
+	}
+	if err := tx.SelectContext(ctx, &st.team, `
+		SELECT inspector_key FROM match_assignments
+		WHERE batch_id = $1 AND object_key = $2 AND department_code = $3 AND replaced_at IS NULL ORDER BY position`,
+		in.BatchID, in.ObjectKey, st.department); err != nil {
+		return nil, fmt.Errorf("read the team of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+	}
+	if err := tx.SelectContext(ctx, &st.earlier, `
+		SELECT DISTINCT inspector_key FROM match_assignments
+		WHERE batch_id = $1 AND object_key = $2 AND replaced_at IS NOT NULL ORDER BY inspector_key`,
+		in.BatchID, in.ObjectKey); err != nil {
+		return nil, fmt.Errorf("read earlier replacements of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+	}
+	return &st, nil
+}
+
+// decideReplacement draws the replacement (DRAW-SPEC §2, replacement) and
+// returns its proof, or why there is none: a closed task, or nobody
+// eligible and available. It reads nothing but st.
+func decideReplacement(st replacement, in activities.ReplaceInput, reason string) (Proof, error) {
+	if st.stage == "closed" {
+		return Proof{}, fault.New(fault.Conflict, "the task of object %s in batch %s is closed; its team can no longer change", in.ObjectKey, in.BatchID)
+	}
+	if st.dept == nil || len(st.dept.objects) != 1 {
+		return Proof{}, fmt.Errorf("object %s of batch %s has no team requirements for department %q", in.ObjectKey, in.BatchID, st.department)
+	}
+	seed := match.Seed(st.drawSeed, st.county, st.round, st.beacon)
+	object := st.dept.objects[0]
+	// Whoever was replaced on this object before (sick, recused late) does
+	// not come back in a later round; the proof's object lists them as
+	// recused, so the replacement stays recomputable.
+	object.Recused = slices.Clone(object.Recused)
+	for _, k := range st.earlier {
+		if !slices.Contains(object.Recused, k) {
+			object.Recused = append(object.Recused, k)
+		}
+	}
+	got, err := match.Replace(seed, object, st.team, in.InspectorKey, st.dept.inspectors)
+	var inf *match.InfeasibleError
+	switch {
+	case errors.As(err, &inf):
+		o := inf.Objects[0]
+		return Proof{}, &fault.Error{Kind: fault.Conflict,
+			Msg: fmt.Sprintf("nobody can replace %s on object %s of batch %s: %d eligible inspectors outside the team, %d of them below their load cap",
+				in.InspectorKey, in.ObjectKey, in.BatchID, o.Eligible, o.Available),
+			Details: []Unstaffed{{ObjectKey: o.ObjectKey, Department: st.department, Eligible: o.Eligible, Available: o.Available}}}
+	case err != nil:
+		return Proof{}, inputFault(err, *st.dept)
+	}
+	return Proof{
+		Kind: KindReplacement, BatchID: in.BatchID, DepartmentCode: st.department,
+		Proof: match.Proof{
+			Algorithm: match.Algorithm, DrawSeed: hex.EncodeToString(st.drawSeed[:]), CountyCode: st.county,
+			Round: st.round, Beacon: st.beacon, MatchSeed: hex.EncodeToString(seed[:]),
+			PoolHash: match.PoolHash(st.dept.inspectors), Objects: []match.Object{nonNilObject(object)},
+			Inspectors: nonNilInspectors(st.dept.inspectors),
+		},
+		Team: st.team, Replaced: in.InspectorKey, Replacement: got, Reason: reason,
+	}, nil
+}
+
+// storeReplacement writes a decided replacement: the replaced seat marked,
+// the new one assigned, the proof and its audit entry.
+func storeReplacement(ctx context.Context, tx *sqlx.Tx, st replacement, proof Proof, in activities.ReplaceInput, by string) (activities.ReplaceResult, error) {
+	doc, err := json.Marshal(proof)
+	if err != nil {
+		return activities.ReplaceResult{}, fmt.Errorf("encode the replacement proof: %w", err)
+	}
+	got, reason := proof.Replacement, proof.Reason
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE match_assignments SET replaced_at = now(), replaced_reason = $4, replaced_by = $5, replaced_in_round = $6
+		WHERE batch_id = $1 AND object_key = $2 AND inspector_key = $3 AND replaced_at IS NULL`,
+		in.BatchID, in.ObjectKey, in.InspectorKey, reason, by, st.round); err != nil {
+		return activities.ReplaceResult{}, fmt.Errorf("mark %s replaced on object %s of batch %s: %w", in.InspectorKey, in.ObjectKey, in.BatchID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO match_assignments (batch_id, object_key, inspector_key, round, county_code, department_code, position, assigned_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		in.BatchID, in.ObjectKey, got, st.round, st.county, st.department, st.position, by); err != nil {
+		return activities.ReplaceResult{}, fmt.Errorf("assign %s to object %s of batch %s: %w", got, in.ObjectKey, in.BatchID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO matches (batch_id, county_code, department_code, object_key, round, kind, beacon, inspection_end,
+		                     match_seed, pool_hash, request_digest, proof, created_by)
+		VALUES ($1, $2, $3, $4, $5, 'replacement', $6, $7, $8, $9, $10, $11, $12)`,
+		in.BatchID, st.county, st.department, in.ObjectKey, st.round, st.beacon, st.end.String(),
+		proof.MatchSeed, proof.PoolHash, replaceDigest(in, reason, by), doc, by); err != nil {
+		return activities.ReplaceResult{}, fmt.Errorf("store the replacement proof of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+	}
+	if _, err := audit.Append(ctx, tx, audit.Entry{
+		Actor: by, Action: "match.replace", Entity: "match", EntityID: in.BatchID + "/" + st.county,
+		Payload: map[string]any{
+			"batch_id": in.BatchID, "county_code": st.county, "department_code": st.department,
+			"object_key": in.ObjectKey, "round": st.round, "replaced": in.InspectorKey, "replacement": got,
+			"reason": reason, "match_seed": proof.MatchSeed, "pool_hash": proof.PoolHash,
+		},
+	}); err != nil {
+		return activities.ReplaceResult{}, err
+	}
+	res := activities.ReplaceResult{Replacement: got, Replaced: in.InspectorKey, Round: st.round,
+		MatchSeed: proof.MatchSeed, Department: st.department}
+	res.Team, err = currentTeam(ctx, tx, in.BatchID, in.ObjectKey)
+	return res, err
 }
 
 // notOnTeam answers a replacement of an inspector who is not on the
