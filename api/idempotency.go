@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +15,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/idempotency"
 )
 
 // idempotentRoutes start things: batches, imports, plans.
@@ -31,9 +30,6 @@ var idempotentRoutes = map[string]bool{
 	"POST /api/v1/plans/:id/start":   true,
 }
 
-// idempotencyTTL is how long a key answers with its first response.
-const idempotencyTTL = 24 * time.Hour
-
 // idempotent honours the Idempotency-Key header on a POST that starts
 // something: the first request with a key runs and its response (below
 // 500) is kept; the same key and the same request again is answered with
@@ -41,12 +37,14 @@ const idempotencyTTL = 24 * time.Hour
 // request is 422; while the first is still running, 409 with Retry-After.
 // Keys belong to the caller (principal), so two callers cannot collide.
 // Only successes are kept: after a 4xx or 5xx the caller may retry with
-// the same key. SweepIdempotencyKeys removes expired records.
+// the same key. The records are package idempotency's; its Store.SweepEvery
+// removes expired ones.
 //
 // It runs on the whole /api/v1 group and acts on the routes of
 // idempotentRoutes only: the workflow updates of the lifecycle use the key
 // as their update ID instead (see Server.update).
 func (s *Server) idempotent() gin.HandlerFunc {
+	keys := idempotency.NewStore(s.d.DB)
 	return func(c *gin.Context) {
 		key := c.GetHeader("Idempotency-Key")
 		if key == "" || !idempotentRoutes[c.Request.Method+" "+c.FullPath()] {
@@ -67,13 +65,13 @@ func (s *Server) idempotent() gin.HandlerFunc {
 		ctx := c.Request.Context()
 		principal := principalOf(c).Actor()
 		path := c.Request.URL.EscapedPath()
-		owned, err := s.claimKey(ctx, principal, key, c.Request.Method, path, sum)
+		owned, err := keys.Claim(ctx, principal, key, c.Request.Method, path, sum)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
 		if !owned {
-			s.replay(c, principal, key, sum)
+			s.replay(c, keys, principal, key, sum)
 			return
 		}
 		w := &capturingWriter{ResponseWriter: c.Writer}
@@ -88,11 +86,10 @@ func (s *Server) idempotent() gin.HandlerFunc {
 		// it keeps no record, so that refusals cannot grow the table and the
 		// caller may send the corrected request with the same key.
 		if status >= 400 {
-			_, err = s.d.DB.ExecContext(fctx, `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2`, principal, key)
+			err = keys.Release(fctx, principal, key)
 		} else {
 			hdr, _ := json.Marshal(map[string]string{"Location": w.Header().Get("Location"), "ETag": w.Header().Get("ETag")})
-			_, err = s.d.DB.ExecContext(fctx, `UPDATE idempotency_keys SET status = $3, content_type = $4, headers = $5, response = $6
-				WHERE principal = $1 AND key = $2`, principal, key, status, w.Header().Get("Content-Type"), hdr, w.body.Bytes())
+			err = keys.Finish(fctx, principal, key, status, w.Header().Get("Content-Type"), hdr, w.body.Bytes())
 		}
 		if err != nil {
 			s.log.Error("cannot record idempotency key", zap.String("request_id", c.GetString(requestIDKey)), zap.Error(err))
@@ -100,42 +97,16 @@ func (s *Server) idempotent() gin.HandlerFunc {
 	}
 }
 
-// claimKey records the key as in progress, replacing an expired record; it
-// reports false when the key already has a live record.
-func (s *Server) claimKey(ctx context.Context, principal, key, method, path string, sum []byte) (bool, error) {
-	var inserted bool
-	err := s.d.DB.GetContext(ctx, &inserted, `
-		WITH gone AS (DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND created_at < now() - $6::interval)
-		INSERT INTO idempotency_keys (principal, key, method, path, request_hash) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (principal, key) DO NOTHING RETURNING true`,
-		principal, key, method, path, sum, fmt.Sprintf("%d seconds", int(idempotencyTTL.Seconds())))
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
+func (s *Server) replay(c *gin.Context, keys *idempotency.Store, principal, key string, sum []byte) {
+	rec, ok, err := keys.Get(c.Request.Context(), principal, key)
 	if err != nil {
-		return false, fmt.Errorf("claim idempotency key: %w", err)
+		s.fail(c, err)
+		return
 	}
-	return inserted, nil
-}
-
-func (s *Server) replay(c *gin.Context, principal, key string, sum []byte) {
-	var rec struct {
-		Hash        []byte `db:"request_hash"`
-		Status      int    `db:"status"`
-		ContentType string `db:"content_type"`
-		Headers     []byte `db:"headers"`
-		Response    []byte `db:"response"`
-	}
-	err := s.d.DB.GetContext(c.Request.Context(), &rec, `SELECT request_hash, status, content_type, headers, coalesce(response, '') AS response
-		FROM idempotency_keys WHERE principal = $1 AND key = $2`, principal, key)
-	if errors.Is(err, sql.ErrNoRows) {
+	if !ok {
 		// Deleted since (a 5xx of the first request): try again.
 		c.Header("Retry-After", "1")
 		abort(c, http.StatusConflict, "idempotency-key-in-use", "The first request with this Idempotency-Key failed just now; send it again.")
-		return
-	}
-	if err != nil {
-		s.fail(c, err)
 		return
 	}
 	if !bytes.Equal(rec.Hash, sum) {
@@ -231,34 +202,4 @@ func (w *capturingWriter) WriteString(s string) (int, error) {
 
 func tooLarge(limit int64) error {
 	return fault.New(fault.TooLarge, "the request body is larger than the limit of %d bytes", limit)
-}
-
-// SweepIdempotencyKeys deletes the expired idempotency records every
-// interval until ctx ends, so that the table holds one day of keys
-// whether or not they are ever reused.
-func SweepIdempotencyKeys(ctx context.Context, db *sqlx.DB, every time.Duration, log *zap.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		n, err := sweepIdempotencyKeys(ctx, db)
-		if err != nil && ctx.Err() == nil {
-			log.Warn("sweep expired idempotency keys", zap.Error(err))
-		} else if n > 0 {
-			log.Info("expired idempotency keys removed", zap.Int64("rows", n))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func sweepIdempotencyKeys(ctx context.Context, db *sqlx.DB) (int64, error) {
-	res, err := db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval`,
-		fmt.Sprintf("%d seconds", int(idempotencyTTL.Seconds())))
-	if err != nil {
-		return 0, fmt.Errorf("delete expired idempotency keys: %w", err)
-	}
-	return res.RowsAffected()
 }

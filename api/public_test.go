@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/idempotency"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
@@ -176,7 +177,7 @@ func TestIdempotencyKey(t *testing.T) {
 		VALUES ('coordinator:test', $1, 'POST', '/api/v1/batches', sha256('x'), now() - interval '25 hours')`, key+"-old"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := sweepIdempotencyKeys(context.Background(), db); err != nil || n < 1 || count() != 1 {
+	if n, err := idempotency.NewStore(db).Sweep(context.Background()); err != nil || n < 1 || count() != 1 {
 		t.Errorf("sweep: %d, %v; %d records left", n, err, count())
 	}
 	// Oversized bodies are 413 with a key too.

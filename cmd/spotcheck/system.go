@@ -20,6 +20,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
+	"github.com/spotcheck-gov/spotcheck/internal/idempotency"
 	"github.com/spotcheck-gov/spotcheck/internal/logging"
 	"github.com/spotcheck-gov/spotcheck/internal/telemetry"
 	"github.com/spotcheck-gov/spotcheck/migrations"
@@ -166,7 +167,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
 			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit, APIRateLimit: cfg.APIRateLimit,
 			Pages: web.New(disclosure.New(db), log), Console: console})
-		go api.SweepIdempotencyKeys(ctx, db, time.Hour, log)
+		go idempotency.NewStore(db).SweepEvery(ctx, time.Hour, log)
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
 	} else if cfg.WorkerHTTPAddr != "" {
 		done, err := serveWorkerHTTP(ctx, cfg.WorkerHTTPAddr, workerHandler(reg, ready), cfg.ShutdownTimeout/4, log)
