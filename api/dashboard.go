@@ -60,7 +60,7 @@ func (s *Server) getDashboard(c *gin.Context) {
 	d.CalendarMissing = cal.Missing(today.Year, today.Year+1)
 	region := county
 	if region == "" {
-		if err := s.d.DB.GetContext(ctx, &region, `SELECT code FROM regions WHERE parent_code IS NULL ORDER BY code LIMIT 1`); err != nil {
+		if region, err = s.library().TopRegion(ctx); err != nil {
 			s.fail(c, err)
 			return
 		}

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"database/sql"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -40,9 +38,8 @@ func (s *Server) inspectorInScope() gin.HandlerFunc {
 			return
 		}
 		if sc.County != "" {
-			var region string
-			err := s.d.DB.GetContext(c.Request.Context(), &region, `SELECT region_code FROM inspectors WHERE key = $1`, key)
-			if errors.Is(err, sql.ErrNoRows) || (err == nil && region != sc.County) {
+			county, err := s.library().InspectorCounty(c.Request.Context(), key)
+			if isNotFound(err) || (err == nil && county != sc.County) {
 				abort(c, http.StatusNotFound, "not-found", "There is no inspector "+key+" that you can see.")
 				return
 			}
@@ -80,10 +77,8 @@ func (s *Server) itemOfDepartment() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		var dept sql.NullString
-		err := s.d.DB.GetContext(c.Request.Context(), &dept,
-			`SELECT department_code FROM check_items WHERE code = $1 ORDER BY version DESC LIMIT 1`, c.Param("code"))
-		if errors.Is(err, sql.ErrNoRows) {
+		dept, err := s.library().ItemDepartment(c.Request.Context(), c.Param("code"))
+		if isNotFound(err) {
 			c.Next() // the handler answers 404
 			return
 		}
@@ -91,7 +86,7 @@ func (s *Server) itemOfDepartment() gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		if dept.String != sc.Department {
+		if dept != sc.Department {
 			abort(c, http.StatusForbidden, "forbidden", "Check item "+c.Param("code")+" belongs to another department; a department officer of "+sc.Department+" changes only that department's items.")
 			return
 		}
@@ -120,3 +115,12 @@ func countyOfRoute() gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+func isNotFound(err error) bool {
+	e, ok := fault.As(err)
+	return ok && e.Kind == fault.NotFound
+}
+
+// library is the store of the item list and the libraries on the server's
+// clock.
+func (s *Server) library() *library.Store { return library.NewStore(s.d.DB).WithClock(s.now) }

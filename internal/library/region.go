@@ -319,3 +319,44 @@ func (p *problems) departmentsExist(ctx context.Context, q sqlx.QueryerContext, 
 	}
 	return nil
 }
+
+// InspectorCounty returns the county of jurisdiction of inspector key (the
+// rule that assigns objects and pools to counties, view region_counties);
+// NotFound when there is no such inspector.
+func (s *Store) InspectorCounty(ctx context.Context, key string) (string, error) {
+	var county string
+	err := s.db.GetContext(ctx, &county, `SELECT rc.county_code FROM inspectors i
+		JOIN region_counties rc ON rc.code = i.region_code WHERE i.key = $1`, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fault.New(fault.NotFound, "no inspector %s", key)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the county of inspector %s: %w", key, err)
+	}
+	return county, nil
+}
+
+// ItemDepartment returns the department of the latest version of check item
+// code ("" for an item of no department); NotFound when there is no such
+// item.
+func (s *Store) ItemDepartment(ctx context.Context, code string) (string, error) {
+	var dept sql.NullString
+	err := s.db.GetContext(ctx, &dept, `SELECT department_code FROM check_items WHERE code = $1 ORDER BY version DESC LIMIT 1`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fault.New(fault.NotFound, "no check item %s", code)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the department of check item %s: %w", code, err)
+	}
+	return dept.String, nil
+}
+
+// TopRegion returns the region at the top of the tree (the city), the
+// first by code if there are several.
+func (s *Store) TopRegion(ctx context.Context) (string, error) {
+	var code string
+	if err := s.db.GetContext(ctx, &code, `SELECT code FROM regions WHERE parent_code IS NULL ORDER BY code LIMIT 1`); err != nil {
+		return "", fmt.Errorf("read the top region: %w", err)
+	}
+	return code, nil
+}
