@@ -834,13 +834,27 @@ var downloads = map[string]bool{
 	"objects/import-template": true, "inspectors/import-template": true,
 }
 
+// downloadable reports whether path (under /api/v1/) is one of the files
+// a page links to: the fixed ones, a batch's progress sheet and a county's
+// match proofs (JSON, for spotcheck verify-match).
+func downloadable(path string) bool {
+	if downloads[path] {
+		return true
+	}
+	id, rest, found := strings.Cut(strings.TrimPrefix(path, "batches/"), "/")
+	if !strings.HasPrefix(path, "batches/") || !found || id == "" {
+		return false
+	}
+	if rest == "progress.xlsx" {
+		return true
+	}
+	county, file, _ := strings.Cut(strings.TrimPrefix(rest, "counties/"), "/")
+	return strings.HasPrefix(rest, "counties/") && county != "" && file == "match-proof"
+}
+
 func (k *Console) download(c *gin.Context) {
 	path := strings.TrimPrefix(c.Param("path"), "/")
-	ok := downloads[path]
-	if id, rest, found := strings.Cut(strings.TrimPrefix(path, "batches/"), "/"); strings.HasPrefix(path, "batches/") && found && id != "" && rest == "progress.xlsx" {
-		ok = true
-	}
-	if !ok {
+	if !downloadable(path) {
 		k.page(c, http.StatusNotFound, "error", consoleTitles[404], nil, errorPage{Status: 404, Message: "没有这个下载。"})
 		return
 	}
