@@ -241,9 +241,9 @@ type newBatchPage struct {
 	BeaconWait    string
 	// The deadline policy's fields the form offers (empty: the defaults).
 	ResultDays, Reminders, RemindAt string
-	Simulation    *batch.Simulation
-	Problem       *apiError
-	Idem          string
+	Simulation                      *batch.Simulation
+	Problem                         *apiError
+	Idem                            string
 }
 
 // policy restates the form's policy fields as the API's policy; a number
@@ -369,9 +369,9 @@ type batchPageData struct {
 	// Notifications are the batch's reminders and escalations, newest
 	// first, for the roles that may read them (nil for the others).
 	Notifications []notify.Sent
-	Names    map[string]string
-	Problem  *apiError
-	Beacon   string
+	Names         map[string]string
+	Problem       *apiError
+	Beacon        string
 }
 
 func (k *Console) batch(c *gin.Context) {
