@@ -48,8 +48,8 @@ type Worklist struct {
 	Items []WorklistItem `json:"items"`
 }
 
-// WorklistMatch is a batch whose drawn objects in the county await their
-// match.
+// WorklistMatch is a locked batch whose drawn objects in the county (not
+// set aside) await the county's match: they have no task before it.
 type WorklistMatch struct {
 	BatchID   string `json:"batch_id" db:"batch_id"`
 	BatchName string `json:"batch_name" db:"batch_name"`
@@ -68,7 +68,10 @@ type WorklistItem struct {
 	Stage      string         `json:"stage" db:"stage"`
 	Inspectors pq.StringArray `json:"inspectors" db:"inspectors"`
 	Duty       string         `json:"duty" db:"duty"`
-	// Due is null for a review, which has no deadline of its own.
+	// Due is null for a review, which has no deadline of its own, and for
+	// a deadline not yet computed (the task's workflow plans it a moment
+	// after the task is written) or not computable (the working-day
+	// calendar lacks a year it reaches).
 	Due     *workday.Date  `json:"due" db:"-"`
 	DueText sql.NullString `json:"-" db:"due"`
 	Overdue bool           `json:"overdue" db:"overdue"`
@@ -94,11 +97,16 @@ func (s *Server) getWorklist(c *gin.Context) {
 	w := Worklist{Today: s.today(), Matches: []WorklistMatch{}, Items: []WorklistItem{}}
 	if sc.County != "" {
 		if err := s.d.DB.SelectContext(ctx, &w.Matches, `
-			SELECT t.batch_id, b.name AS batch_name, t.county_code, count(*) AS objects,
+			SELECT bo.batch_id, b.name AS batch_name, bo.county_code, count(*) AS objects,
 			       to_char(b.locked_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS locked_on
-			FROM tasks t JOIN batches b ON b.id = t.batch_id
-			WHERE t.county_code = $1 AND t.stage = 'awaiting_match' AND b.locked_at IS NOT NULL
-			GROUP BY t.batch_id, b.name, t.county_code, b.locked_at ORDER BY b.locked_at, t.batch_id`, sc.County); err != nil {
+			FROM batch_objects bo
+			JOIN batches b ON b.id = bo.batch_id
+			LEFT JOIN tasks t ON t.batch_id = bo.batch_id AND t.object_key = bo.object_key
+			WHERE bo.county_code = $1 AND b.locked_at IS NOT NULL AND b.state IN ('locked', 'in_progress')
+			  AND coalesce(t.stage, 'awaiting_match') = 'awaiting_match'
+			  AND NOT EXISTS (SELECT 1 FROM match_set_asides s WHERE s.batch_id = bo.batch_id AND s.object_key = bo.object_key)
+			  AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.batch_id = bo.batch_id AND m.county_code = bo.county_code AND m.kind = 'match')
+			GROUP BY bo.batch_id, b.name, bo.county_code, b.locked_at ORDER BY b.locked_at, bo.batch_id`, sc.County); err != nil {
 			s.fail(c, fmt.Errorf("worklist: matches of %s: %w", sc.County, err))
 			return
 		}
@@ -115,7 +123,7 @@ func (s *Server) getWorklist(c *gin.Context) {
 			('review', NULL::date, t.stage = 'result_entered'),
 			('publication', t.publication_due, t.stage = 'approved'),
 			('follow_up_entry', t.follow_up_due, t.stage = 'follow_up')) AS d (duty, due, open)
-		WHERE t.stage <> 'closed' AND d.open AND (d.due IS NOT NULL OR d.duty = 'review')
+		WHERE t.stage <> 'closed' AND d.open
 		  AND ($1 = '' OR t.county_code = $1) AND ($2 = '' OR $2 = ANY (t.inspectors)) AND NOT $4
 		ORDER BY d.due NULLS FIRST, t.batch_id, t.object_key LIMIT 500`, sc.County, sc.InspectorKey, w.Today.String(), sc.None); err != nil {
 		s.fail(c, fmt.Errorf("worklist: open deadlines: %w", err))
