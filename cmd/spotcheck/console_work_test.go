@@ -214,6 +214,16 @@ func TestConsoleWholeBatch(t *testing.T) {
 	if err := db.Get(&stage, `SELECT stage FROM tasks WHERE batch_id = $1 AND object_key = $2`, id, late.Key); err != nil || stage != "assigned" {
 		t.Errorf("the forged POST changed the task: %s %v", stage, err)
 	}
+	// One of the late object's team falls ill: the next of the published
+	// match order replaces them, with the reason.
+	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/tasks/"+late.Key), chromedp.WaitVisible(chromedp.CSS("#reason")),
+		chromedp.SetValue(chromedp.CSS("#inspector_key"), late.Team[0]), chromedp.SendKeys(chromedp.CSS("#reason"), "因病无法参加检查"))
+	p.act(chromedp.Submit(chromedp.CSS("#reason")))
+	if !strings.Contains(p.text(".flash"), "替换") || strings.Contains(p.text("#team"), late.Team[0]) {
+		t.Errorf("replacement of %s: %s", late.Team[0], p.text("main"))
+	}
+	p.check("07a-county-replaced", 1280)
+
 	// The late object: inspected 14 days ago, its result left out.
 	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/tasks/"+late.Key), chromedp.WaitVisible(chromedp.CSS("#completed_on")),
 		setValue("#completed_on", today.AddDays(-14).String()))
@@ -221,7 +231,7 @@ func TestConsoleWholeBatch(t *testing.T) {
 	if !p.has(".flash") {
 		t.Fatalf("recording the late inspection: %s", p.text("main"))
 	}
-	p.check("07-county-task-inspected", 1280)
+	p.check("07b-county-late-inspected", 1280)
 	p.signOut()
 
 	// 3. An inspector of the on-time object's team, on a phone.
@@ -366,7 +376,16 @@ func TestConsoleWholeBatch(t *testing.T) {
 	if got := p.text("#proof"); !strings.Contains(got, "匹配种子") || !strings.Contains(got, onTime.Key) {
 		t.Errorf("proof: %s", got)
 	}
+	if got := p.text("main ul"); !strings.Contains(got, "替换（"+late.Key+"，第 2 轮）") {
+		t.Errorf("the proofs lack the replacement: %s", got)
+	}
 	p.check("20-auditor-proof", 1280)
+	// The batch as the auditor reads it: no form to act with.
+	p.do(chromedp.Navigate(base+"/console/batches/"+id), chromedp.WaitVisible(chromedp.CSS("#tasks")))
+	if p.count("main form") != 0 {
+		t.Errorf("the auditor's batch page has %d forms", p.count("main form"))
+	}
+	p.check("20a-auditor-batch", 1280)
 	p.do(chromedp.Navigate(base+"/console/audit"), chromedp.WaitVisible(chromedp.CSS("#verify")),
 		chromedp.Click(chromedp.CSS("#verify")), chromedp.WaitVisible(chromedp.CSS("#verify-result")))
 	if got := p.text("#verify-result"); !strings.Contains(got, "校验通过") {
