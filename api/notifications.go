@@ -23,11 +23,12 @@ type notificationsAPI struct {
 
 func (s *Server) notificationRoutes(v1 *gin.RouterGroup) {
 	h := &notificationsAPI{s: s, st: notify.NewStore(s.d.DB)}
-	v1.GET("/notifications", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer), h.list)
+	v1.GET("/notifications", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer, auth.Inspector), h.list)
 }
 
 // list answers GET /notifications?county=&role=&kind=&batch=, newest first;
-// a county officer sees their county's only.
+// a county officer sees their county's only, an inspector those about the
+// tasks they are on.
 func (h *notificationsAPI) list(c *gin.Context) {
 	q, cursor, limit, err := listQuery(c, "county", "role", "kind", "batch")
 	if err != nil {
@@ -42,6 +43,7 @@ func (h *notificationsAPI) list(c *gin.Context) {
 		}
 		f.County = sc.County
 	}
+	f.Inspector = principalOf(c).Scope().InspectorKey
 	if f.Role != "" && !slices.Contains(notify.Roles, f.Role) {
 		h.s.fail(c, fault.Field("role", "must be one of %s, got %q", strings.Join(notify.Roles, ", "), f.Role))
 		return

@@ -125,13 +125,14 @@ var scopeMatrix = map[string]string{
 	"importObjects": "ACD", "importInspectors": "ACD", "exportObjects": "ACDKU", "exportInspectors": "ACDU",
 	"templateObjects": "ACDKIU", "templateInspectors": "ACDKIU",
 	"listCalendarYears": "ACDKIU", "getCalendarYear": "ACDKIU", "dueDate": "ACDKIU", "putCalendarYear": "AC",
-	"listContacts": "ACU", "listNotifications": "ACUK", "getContact": "ACU", "createContact": "AC", "deleteContact": "AC",
+	"listContacts": "ACU", "listNotifications": "ACUKI", "getContact": "ACU", "createContact": "AC", "deleteContact": "AC",
 
 	"createBatch": "ACD", "simulateDraw": "ACD", "listBatches": "ACDKIU", "getBatch": "ACDKIU",
 	"listDrawnObjects": "ACDKU", "postBeacon": "AC", "getProgress": "ACDKU", "postMatch": "k",
 	"listTasks": "ACDUki", "getTask": "ACDUki",
 	"postInspected": "ki", "postResult": "ki", "postFollowUp": "ki", "postReview": "k", "postReplacement": "k", "postTransfer": "k", "postExtension": "AC",
 	"getArchive": "ACU", "getArchiveFile": "ACU", "listAccountability": "ACUK",
+	"getWorklist": "KI", "getMatchPool": "ACUk", "getTaskSheet": "ACDUki",
 	"getMatchProof": "ACU", "postSetAside": "k", "listSetAsides": "ACUK", "listMatchProofs": "ACU",
 
 	"createPlan": "ACdk", "listPlans": "ACDKIU", "getPlan": "ACDKIU", "updatePlan": "ACdk", "submitPlan": "ACdk",

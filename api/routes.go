@@ -21,5 +21,6 @@ func (s *Server) routes(v1, pub *gin.RouterGroup) {
 	s.statsRoutes(v1)
 	s.dashboardRoutes(v1)
 	s.reportRoutes(v1)
+	s.worklistRoutes(v1)
 	s.publicRoutes(pub)
 }

@@ -79,7 +79,7 @@ func (k *Console) Mount(r *gin.RouterGroup, api http.Handler) {
 	r.GET("/static/*file", k.static)
 	s := r.Group("", k.session(), k.csrf())
 	s.POST("/signout", k.signout)
-	s.GET("/", k.dashboard)
+	s.GET("/", k.home)
 	s.GET("/dashboard.json", k.dashboardJSON)
 	s.GET("/batches/new", k.newBatchForm)
 	s.POST("/batches/new", k.newBatch)
@@ -102,6 +102,7 @@ func (k *Console) Mount(r *gin.RouterGroup, api http.Handler) {
 	s.GET("/download/*path", k.download)
 	s.GET("/users", k.users)
 	s.POST("/users", k.createUser)
+	k.mountWork(s)
 }
 
 // noStore keeps the console's pages out of every cache: they are one

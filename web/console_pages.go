@@ -239,9 +239,41 @@ type newBatchPage struct {
 	Form          ruleForm
 	ID, Name, End string
 	BeaconWait    string
-	Simulation    *batch.Simulation
-	Problem       *apiError
-	Idem          string
+	// The deadline policy's fields the form offers (empty: the defaults).
+	ResultDays, Reminders, RemindAt string
+	Simulation                      *batch.Simulation
+	Problem                         *apiError
+	Idem                            string
+}
+
+// policy restates the form's policy fields as the API's policy; a number
+// that is not one goes as -1, which the API names.
+func (p newBatchPage) policy() map[string]any {
+	num := func(s string) int {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	policy := map[string]any{}
+	if p.BeaconWait != "" {
+		policy["beacon_wait_minutes"] = num(p.BeaconWait)
+	}
+	if p.ResultDays != "" {
+		policy["result_entry_days"] = num(p.ResultDays)
+	}
+	if p.Reminders != "" {
+		offsets := []int{}
+		for _, f := range strings.FieldsFunc(p.Reminders, func(r rune) bool { return r == ',' || r == '，' || r == '、' || r == ' ' }) {
+			offsets = append(offsets, num(f))
+		}
+		policy["reminder_offsets"] = offsets
+	}
+	if p.RemindAt != "" {
+		policy["reminder_time"] = p.RemindAt
+	}
+	return policy
 }
 
 func (k *Console) newBatchForm(c *gin.Context) {
@@ -260,7 +292,9 @@ func (k *Console) newBatchForm(c *gin.Context) {
 func (k *Console) newBatch(c *gin.Context) {
 	rules, f := readRules(c)
 	p := newBatchPage{Form: f, ID: strings.TrimSpace(c.PostForm("id")), Name: strings.TrimSpace(c.PostForm("name")),
-		End: strings.TrimSpace(c.PostForm("inspection_end")), BeaconWait: strings.TrimSpace(c.PostForm("beacon_wait")), Idem: c.PostForm("idem")}
+		End: strings.TrimSpace(c.PostForm("inspection_end")), BeaconWait: strings.TrimSpace(c.PostForm("beacon_wait")), Idem: c.PostForm("idem"),
+		ResultDays: strings.TrimSpace(c.PostForm("result_entry_days")), Reminders: strings.TrimSpace(c.PostForm("reminder_offsets")),
+		RemindAt: strings.TrimSpace(c.PostForm("reminder_time"))}
 	if p.Idem == "" {
 		p.Idem = newNonce()
 	}
@@ -271,12 +305,8 @@ func (k *Console) newBatch(c *gin.Context) {
 	status := http.StatusOK
 	if c.PostForm("action") == "create" {
 		body := map[string]any{"id": p.ID, "name": p.Name, "rules": rules, "inspection_end": p.End}
-		if p.BeaconWait != "" {
-			n, err := strconv.Atoi(p.BeaconWait)
-			if err != nil {
-				n = -1
-			}
-			body["policy"] = map[string]any{"beacon_wait_minutes": n}
+		if policy := p.policy(); len(policy) > 0 {
+			body["policy"] = policy
 		}
 		var b batch.Batch
 		err := k.call(c, http.MethodPost, "/api/v1/batches", body, &b, "Idempotency-Key", "console-"+p.Idem)
@@ -336,9 +366,12 @@ type batchPageData struct {
 	Batch    batchDetail
 	Progress *stats.Progress
 	Tasks    []taskLine
-	Names    map[string]string
-	Problem  *apiError
-	Beacon   string
+	// Notifications are the batch's reminders and escalations, newest
+	// first, for the roles that may read them (nil for the others).
+	Notifications []notify.Sent
+	Names         map[string]string
+	Problem       *apiError
+	Beacon        string
 }
 
 func (k *Console) batch(c *gin.Context) {
@@ -371,6 +404,16 @@ func (k *Console) showBatch(c *gin.Context, status int, problem *apiError, beaco
 			return
 		}
 		p.Tasks = tasks.Items
+		var notes apiPage[notify.Sent]
+		err := k.call(c, http.MethodGet, "/api/v1/notifications?limit=20&batch="+url.QueryEscape(id), nil, &notes)
+		if ae := refusal(err); ae != nil && ae.Status == http.StatusForbidden {
+			err = nil // a role that reads no notifications
+		}
+		if err != nil {
+			k.fail(c, err)
+			return
+		}
+		p.Notifications = notes.Items
 	}
 	title := "批次 " + p.Batch.ID
 	if p.Batch.Name != "" {
@@ -834,13 +877,27 @@ var downloads = map[string]bool{
 	"objects/import-template": true, "inspectors/import-template": true,
 }
 
+// downloadable reports whether path (under /api/v1/) is one of the files
+// a page links to: the fixed ones, a batch's progress sheet and a county's
+// match proofs (JSON, for spotcheck verify-match).
+func downloadable(path string) bool {
+	if downloads[path] {
+		return true
+	}
+	id, rest, found := strings.Cut(strings.TrimPrefix(path, "batches/"), "/")
+	if !strings.HasPrefix(path, "batches/") || !found || id == "" {
+		return false
+	}
+	if rest == "progress.xlsx" {
+		return true
+	}
+	county, file, _ := strings.Cut(strings.TrimPrefix(rest, "counties/"), "/")
+	return strings.HasPrefix(rest, "counties/") && county != "" && file == "match-proof"
+}
+
 func (k *Console) download(c *gin.Context) {
 	path := strings.TrimPrefix(c.Param("path"), "/")
-	ok := downloads[path]
-	if id, rest, found := strings.Cut(strings.TrimPrefix(path, "batches/"), "/"); strings.HasPrefix(path, "batches/") && found && id != "" && rest == "progress.xlsx" {
-		ok = true
-	}
-	if !ok {
+	if !downloadable(path) {
 		k.page(c, http.StatusNotFound, "error", consoleTitles[404], nil, errorPage{Status: 404, Message: "没有这个下载。"})
 		return
 	}

@@ -418,3 +418,81 @@ func pageErrors(b *browsertest.Browser, page string) []string {
 	}
 	return out
 }
+
+// TestConsoleRoles: each role's first page, the county officer's scope
+// (another county's pages 403, its tasks not found), the record sheet's
+// content, the inspector's tasks and the auditor's verified audit trail and
+// refused writes, over HTTP on the portal's fixture.
+func TestConsoleRoles(t *testing.T) {
+	s := consoleSystem(t)
+	ctx := context.Background()
+	s.db.MustExec(`INSERT INTO inspectors (key, name, region_code, unit, certificate_no) VALUES ('JX-INSPECTOR-SECRET', '钱执法', '330402', '南湖区执法大队', '浙33040201')`)
+	for _, u := range []auth.NewUser{
+		{Username: "wang", DisplayName: "王科长", Role: auth.CountyOfficer, County: "330402", Password: consolePassword},
+		{Username: "qian", DisplayName: "钱执法", Role: auth.Inspector, InspectorKey: "JX-INSPECTOR-SECRET", Password: consolePassword},
+		{Username: "shen", DisplayName: "沈审计", Role: auth.Auditor, Password: consolePassword},
+	} {
+		if _, err := auth.CreateUser(ctx, s.db, "test", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var own, other string
+	for _, d := range s.drawn {
+		if d.CountyCode == "330402" && own == "" {
+			own = d.ObjectKey
+		}
+		if d.CountyCode == "330411" && other == "" {
+			other = d.ObjectKey
+		}
+	}
+	if own == "" || other == "" {
+		t.Fatalf("the fixture draws no object of one county: %v", s.drawn)
+	}
+	task := "/console/batches/" + s.batch + "/tasks/"
+
+	county := newClient(t, s.url)
+	county.signIn("wang", consolePassword)
+	if code, _, hdr := county.do("GET", "/console/", nil); code != http.StatusSeeOther || hdr.Get("Location") != "/console/counties/330402" {
+		t.Errorf("county officer's first page: %d %s", code, hdr.Get("Location"))
+	}
+	if code, page, _ := county.do("GET", "/console/counties/330402", nil); code != http.StatusOK || !strings.Contains(page, "南湖区待办") || !strings.Contains(page, "收到的提醒与督办") {
+		t.Errorf("the county's 待办: %d %.400s", code, page)
+	}
+	for _, path := range []string{"/console/counties/330411", "/console/counties/330411/ledger", "/console/batches/" + s.batch + "/counties/330411/match"} {
+		if code, page, _ := county.do("GET", path, nil); code != http.StatusForbidden || !strings.Contains(page, "只能") {
+			t.Errorf("%s as 南湖区: %d", path, code)
+		}
+	}
+	if code, _, _ := county.do("GET", task+other, nil); code != http.StatusNotFound {
+		t.Errorf("another county's task: %d", code)
+	}
+	_, page, _ := county.do("GET", task+own, nil)
+	if code, _, _ := county.do("POST", task+other+"/review", url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}, "decision": {"approve"}}); code != http.StatusNotFound {
+		t.Errorf("reviewing another county's task: %d", code)
+	}
+	code, page, _ := county.do("GET", task+own+"/sheet", nil)
+	for _, want := range []string{"检查记录表", "《土地复垦条例》第十七条、第十八条", "复垦费用使用情况", "钱执法（南湖区执法大队，执法证号 浙33040201）", "实地检查", "检查人员签名"} {
+		if code != http.StatusOK || !strings.Contains(page, want) {
+			t.Errorf("record sheet (%d) lacks %q", code, want)
+		}
+	}
+
+	inspector := newClient(t, s.url)
+	inspector.signIn("qian", consolePassword)
+	if code, _, hdr := inspector.do("GET", "/console/", nil); code != http.StatusSeeOther || hdr.Get("Location") != "/console/tasks" {
+		t.Errorf("inspector's first page: %d %s", code, hdr.Get("Location"))
+	}
+	if code, page, _ := inspector.do("GET", "/console/tasks", nil); code != http.StatusOK || !strings.Contains(page, "我的任务") || !strings.Contains(page, "待办任务") {
+		t.Errorf("我的任务: %d %.400s", code, page)
+	}
+
+	auditor := newClient(t, s.url)
+	auditor.signIn("shen", consolePassword)
+	code, page, _ = auditor.do("GET", "/console/audit?verify=1", nil)
+	if code != http.StatusOK || !strings.Contains(page, "校验通过") || !strings.Contains(page, "user.create") {
+		t.Errorf("audit trail: %d %.600s", code, page)
+	}
+	if code, _, _ := auditor.do("POST", task+own+"/result", url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}, "result_code": {"no_problem"}, "method": {"on_site"}}); code != http.StatusForbidden {
+		t.Errorf("an auditor entering a result: %d", code)
+	}
+}

@@ -178,8 +178,15 @@ func mustParse() *pages {
 			}
 			return strconv.FormatFloat(*v, 'f', 1, 64) + "%"
 		},
-		"has":    func(m map[string]bool, k string) bool { return m[k] },
-		"stages": func() []inspection.Stage { return inspection.Stages },
+		"has": func(m map[string]bool, k string) bool { return m[k] },
+		// The work pages' vocabularies (console_work.go).
+		"daysLeft": daysLeft,
+		"noteKind": noteKind,
+		"result":   inspection.ResultChinese,
+		"action":   inspection.ActionChinese,
+		"method":   library.Methods.Chinese,
+		"recusal":  func(r string) string { return recusalNames[r] },
+		"stages":   func() []inspection.Stage { return inspection.Stages },
 		// dict passes several values to a template: name, value, ...
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}

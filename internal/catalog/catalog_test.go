@@ -26,6 +26,10 @@ func TestChinese(t *testing.T) {
 		{"the file has 3 problem(s)", "文件有 3 处问题"},
 		{"This needs role admin; you are coordinator.", "此操作需要角色 admin；您的角色是 coordinator。"},
 		{"invalid password", "“password”填写有误"},
+		{"2 of the objects of batch B1 in county 330402 cannot be staffed, so nobody was assigned: O1 (eligible 1, available 1), O2 (eligible 3, available 0); widen the pool, raise load caps or review recusals, then match again",
+			"批次 B1 中 330402 有 2 个对象无法配齐检查人员，因此未分配任何人员：O1 (eligible 1, available 1), O2 (eligible 3, available 0)；请补充人员、提高人员任务上限或核对回避后重新匹配"},
+		{"county 330402 of batch B1 was already matched on 2026-12-04 09:30 by county_officer:user-wang; a match is final (replace single inspectors instead)",
+			"批次 B1 的 330402 已于 2026-12-04 09:30 由 county_officer:user-wang 完成匹配；匹配为最终结果（个别人员请使用替换）"},
 	} {
 		got, ok := Chinese(c.en)
 		if !ok || got != c.zh {

@@ -326,4 +326,19 @@ var chinese = map[string]string{
 	"%s is before the object was assigned to the county on %s":                  "%s 早于该检查对象于 %s 分配至本县的日期",
 	"county %s of batch %s is starting: its match opens in a moment; try again": "批次 %[2]s 的 %[1]s 正在启动，稍后即可进行匹配，请重试",
 	"must be database (the default) or workflow, got %q":                        "应为 database（默认）或 workflow，而不是 %s",
+	// Matching and replacements (internal/matching, workflows), as the
+	// county's match and task pages show them.
+	"county %s of batch %s was already matched on %s by %s; a match is final (replace single inspectors instead)":                                                    "批次 %[2]s 的 %[1]s 已于 %[3]s 由 %[4]s 完成匹配；匹配为最终结果（个别人员请使用替换）",
+	"batch %s has no drawn object assigned to county %s":                                                                                                             "批次 %s 没有分配至 %s 的抽中对象",
+	"batch %s is %s; inspectors are matched once its drawn list is locked and until it is published":                                                                 "批次 %s 处于“%s”阶段；抽中名单锁定后、结果公示前方可匹配执法检查人员",
+	"%d of the objects of batch %s in county %s cannot be staffed, so nobody was assigned: %s; widen the pool, raise load caps or review recusals, then match again": "批次 %[2]s 中 %[3]s 有 %[1]s 个对象无法配齐检查人员，因此未分配任何人员：%[4]s；请补充人员、提高人员任务上限或核对回避后重新匹配",
+	"the match cannot run on these libraries: %s: %s":                                                                                                                "按当前名录无法匹配：%s：%s",
+	"batch %s has no inspection period recorded, so its pool cannot be previewed":                                                                                    "批次 %s 没有记录检查期，无法预览人员池",
+	"object %s is not on the drawn list of batch %s":                                                                                                                 "对象 %s 不在批次 %s 的抽中名单中",
+	"object %s of batch %s is not assigned to a county yet":                                                                                                          "批次 %[2]s 的对象 %[1]s 尚未分配至县（市、区）",
+	"the task of object %s in batch %s is closed; its team can no longer change":                                                                                     "批次 %[2]s 中对象 %[1]s 的任务已办结，检查组不能再变更",
+	"object %s of batch %s has not been matched yet":                                                                                                                 "批次 %[2]s 的对象 %[1]s 尚未匹配",
+	"inspector %s is not on the team of object %s in batch %s (%s)":                                                                                                  "执法检查人员 %s 不在批次 %[3]s 对象 %[2]s 的检查组中（%[4]s）",
+	"county %s of batch %s has not been matched":                                                                                                                     "批次 %[2]s 的 %[1]s 尚未匹配",
+	"say why the inspector is replaced":                                                                                                                              "请写明替换检查人员的理由",
 }

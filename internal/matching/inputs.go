@@ -167,6 +167,7 @@ type poolMember struct {
 	Unit       string         `db:"unit"`
 	Department string         `db:"department_code"`
 	Load       int            `db:"load"`
+	Name       string         `db:"name"`
 }
 
 // loadPool reads the county's active inspectors whose certificate is valid
@@ -179,7 +180,7 @@ func loadPool(ctx context.Context, q sqlx.QueryerContext, county string, end wor
 	var pool []poolMember
 	err := sqlx.SelectContext(ctx, q, &pool, `
 		WITH pool AS (
-			SELECT i.key, i.tags, i.max_load, i.unit, coalesce(i.department_code, '') AS department_code
+			SELECT i.key, i.name, i.tags, i.max_load, i.unit, coalesce(i.department_code, '') AS department_code
 			FROM inspectors i JOIN region_counties rc ON rc.code = i.region_code
 			WHERE rc.county_code = $1
 			  AND i.status = 'active' AND i.certificate_valid_until >= $2::date
@@ -189,7 +190,7 @@ func loadPool(ctx context.Context, q sqlx.QueryerContext, county string, end wor
 			WHERE t.stage <> 'closed' AND t.inspectors && (SELECT array_agg(key::text) FROM pool)
 			GROUP BY k.key
 		)
-		SELECT pool.key, pool.tags, pool.max_load, pool.unit, pool.department_code, coalesce(loads.load, 0) AS load
+		SELECT pool.key, pool.name, pool.tags, pool.max_load, pool.unit, pool.department_code, coalesce(loads.load, 0) AS load
 		FROM pool LEFT JOIN loads ON loads.key = pool.key
 		ORDER BY pool.key`, county, end.String())
 	if err != nil {
@@ -204,6 +205,37 @@ type inputs struct {
 	department string
 	objects    []match.Object
 	inspectors []match.Inspector
+	// reasons say why each object's recused inspectors are recused (the
+	// pool preview shows them).
+	reasons map[string]map[string][]string
+}
+
+// Why an inspector is recused from an object (回避).
+const (
+	RecusedConflict = "conflict" // a declared conflict of interest
+	RecusedPrevious = "previous" // on the team of the object's last inspection
+	RecusedStation  = "station"  // of the object's own station, on a cross-station item
+)
+
+// recusals returns the inspectors recused from o, each with the reasons:
+// its declared conflicts, the team of its previous inspection and, when an
+// item of it is checked across stations, the members of its station.
+func recusals(o drawnObject, cross bool, members []poolMember) map[string][]string {
+	recused := map[string][]string{}
+	for _, k := range o.Conflict {
+		recused[k] = append(recused[k], RecusedConflict)
+	}
+	for _, k := range o.Previous {
+		recused[k] = append(recused[k], RecusedPrevious)
+	}
+	if cross && o.Station != "" {
+		for _, m := range members {
+			if m.Unit == o.Station {
+				recused[m.Key] = append(recused[m.Key], RecusedStation)
+			}
+		}
+	}
+	return recused
 }
 
 // build turns the county's objects and pool into the inputs of each
@@ -248,25 +280,13 @@ func (p *plan) build(objs []drawnObject, pool []poolMember) ([]inputs, error) {
 			}
 		}
 		for d, n := range needs {
-			recused := map[string]bool{}
-			for _, k := range o.Conflict {
-				recused[k] = true
-			}
-			for _, k := range o.Previous {
-				recused[k] = true
-			}
-			if n.cross && o.Station != "" {
-				for _, m := range members[d] {
-					if m.Unit == o.Station {
-						recused[m.Key] = true
-					}
-				}
-			}
+			recused := recusals(o, n.cross, members[d])
 			in := byDept[d]
 			if in == nil {
-				in = &inputs{department: d}
+				in = &inputs{department: d, reasons: map[string]map[string][]string{}}
 				byDept[d] = in
 			}
+			in.reasons[o.Key] = recused
 			in.objects = append(in.objects, match.Object{
 				ObjectKey:    o.Key,
 				K:            n.k,

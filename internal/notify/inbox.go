@@ -25,6 +25,9 @@ type Sent struct {
 // those about it (an escalation to the city names the county).
 type InboxFilter struct {
 	County, Role, Kind, BatchID string
+	// Inspector keeps the notifications about the tasks whose team has
+	// the inspector.
+	Inspector string
 }
 
 // InboxCursor is the position after the last notification of a page:
@@ -58,8 +61,10 @@ func (s *Store) Inbox(ctx context.Context, f InboxFilter, after *InboxCursor, li
 		 WHERE ($1 = '' OR region_code = $1 OR payload->>'county' = $1)
 		   AND ($2 = '' OR role = $2) AND ($3 = '' OR kind = $3) AND ($4 = '' OR payload->>'batch_id' = $4)
 		   AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
+		   AND ($8 = '' OR EXISTS (SELECT 1 FROM tasks t WHERE t.batch_id = payload->>'batch_id'
+		                           AND t.object_key = payload->>'object_key' AND $8 = ANY (t.inspectors)))
 		 ORDER BY created_at DESC, id DESC
-		 LIMIT $7`, f.County, f.Role, f.Kind, f.BatchID, at, afterID, limit)
+		 LIMIT $7`, f.County, f.Role, f.Kind, f.BatchID, at, afterID, limit, f.Inspector)
 	if err != nil {
 		return nil, fmt.Errorf("notify: list sent notifications: %w", err)
 	}
