@@ -14,6 +14,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -91,6 +92,10 @@ type policyRequest struct {
 	// JudicialTransferDays: a suspected crime is transferred within this
 	// many working days of its result's approval (default 5).
 	JudicialTransferDays *int `json:"judicial_transfer_days,omitempty"`
+	// FollowUpDays: working days from a result's approval by which its
+	// follow-up is completed, by measure (a follow-up action, as code or
+	// Chinese term); kinds not named keep their defaults.
+	FollowUpDays map[string]int `json:"follow_up_days,omitempty"`
 }
 
 func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
@@ -115,6 +120,12 @@ func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
 		set(&p.FollowUpEntryDays, q.FollowUpEntryDays)
 		set(&p.PublicationDays, q.PublicationDays)
 		set(&p.JudicialTransferDays, q.JudicialTransferDays)
+		for action, n := range q.FollowUpDays {
+			if code, ok := inspection.CanonicalAction(action); ok {
+				action = code
+			}
+			p.FollowUpDays[action] = n
+		}
 		if q.BeaconWaitMinutes != nil {
 			p.BeaconWait = time.Duration(*q.BeaconWaitMinutes) * time.Minute
 		}

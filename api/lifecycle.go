@@ -182,6 +182,7 @@ func (s *Server) postResult(c *gin.Context) {
 		Method         string `json:"method"`
 		Notes          string `json:"notes"`
 		SuspectedCrime bool   `json:"suspected_crime"`
+		FollowUpAction string `json:"follow_up_action"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
 		s.fail(c, err)
@@ -189,7 +190,7 @@ func (s *Server) postResult(c *gin.Context) {
 	}
 	var revision int
 	r := inspection.Result{Code: body.ResultCode, Method: body.Method, Notes: body.Notes, SuspectedCrime: body.SuspectedCrime,
-		EnteredBy: actorFrom(principalOf(c))}.Canonical()
+		FollowUpAction: body.FollowUpAction, EnteredBy: actorFrom(principalOf(c))}.Canonical()
 	// The item list says how each item is checked (ZR-08: on site only).
 	if library.Methods.Chinese(r.Method) != "" {
 		if err := s.visibleTask(c, c.Param("id"), c.Param("key")); err != nil {
@@ -335,8 +336,11 @@ type Task struct {
 	ResultDue      *workday.Date `json:"result_due,omitempty" db:"-"`
 	FollowUpDue    *workday.Date `json:"follow_up_due,omitempty" db:"-"`
 	PublicationDue *workday.Date `json:"publication_due,omitempty" db:"-"`
-	Overdue        []string      `json:"overdue" db:"-"`
-	UpdatedAt      time.Time     `json:"updated_at" db:"updated_at"`
+	// FollowUpCompletionDue: the follow-up of problems found is completed
+	// by this day (duty follow_up).
+	FollowUpCompletionDue *workday.Date `json:"follow_up_completion_due,omitempty" db:"-"`
+	Overdue               []string      `json:"overdue" db:"-"`
+	UpdatedAt             time.Time     `json:"updated_at" db:"updated_at"`
 	// CalendarWarning names the year without a holiday schedule that an
 	// open deadline of the task reaches; that deadline is not counted yet.
 	CalendarWarning *calendarWarning `json:"calendar_warning,omitempty" db:"-"`

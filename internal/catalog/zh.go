@@ -178,7 +178,7 @@ var chinese = map[string]string{
 	"the replacement cannot be accepted":    "无法更换执法检查人员",
 	"the replacement request is incomplete": "更换请求不完整",
 	"cannot compute a due date":             "无法计算期限",
-	"%q is not a duty; one of matching, inspection, result_entry, follow_up_entry, publication, judicial_transfer": "%s 不是可延长的环节：可用 matching（匹配）、inspection（检查）、result_entry（结果录入）、follow_up_entry（后续监管录入）、publication（公示）、judicial_transfer（移送）",
+	"%q is not a duty; one of matching, inspection, result_entry, follow_up, follow_up_entry, publication, judicial_transfer": "%s 不是可延长的环节：可用 matching（匹配）、inspection（检查）、result_entry（结果录入）、follow_up（后续监管）、follow_up_entry（后续监管录入）、publication（公示）、judicial_transfer（移送）",
 	"unknown stage %q": "未知阶段 %s",
 	"give the day the inspection was completed (YYYY-MM-DD)":              "请填写检查完成日期（YYYY-MM-DD）",
 	"give the day the follow-up was completed (YYYY-MM-DD)":               "请填写后续监管完成日期（YYYY-MM-DD）",
