@@ -107,3 +107,22 @@ func TestBatchReadsFreezingUntilTheBeaconIsOpen(t *testing.T) {
 		t.Errorf("beacon once frozen: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestMatchRightAfterTheLockIsNotReady: the batch is locked in the
+// database but its county's workflow has not started yet (it starts right
+// after the lock). A match posted in that window is told to try again in
+// a moment (409 not-ready with Retry-After, "is starting"), never a
+// final-sounding "already matched".
+func TestMatchRightAfterTheLockIsNotReady(t *testing.T) {
+	db := testenv.DB(t)
+	id, county := matchedCounty(t, db, 2, "tag")
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-test"}, log: zap.NewNop()}
+	r.POST("/api/v1/batches/:id/counties/:county/match", s.authenticate(), s.postMatch)
+	rec := do(r, "POST", "/api/v1/batches/"+id+"/counties/"+county+"/match", bearer("county_officer/"+county))
+	body := rec.Body.String()
+	if rec.Code != http.StatusConflict || rec.Header().Get("Retry-After") == "" || !strings.Contains(body, "is starting") || strings.Contains(body, "already") {
+		t.Errorf("match before the county's workflow: %d %q %s", rec.Code, rec.Header().Get("Retry-After"), body)
+	}
+}
