@@ -299,6 +299,10 @@ func (s *Server) postExtension(c *gin.Context) {
 		return
 	}
 	var due workday.Date
+	// The duty is taken as its code or its Chinese term (检查结果录入).
+	if code, err := enumByName(dutyCodes)(c.Request.Context(), s, "duty", strings.TrimSpace(body.Duty)); err == nil {
+		body.Duty = code
+	}
 	e := workflows.Extension{Duty: body.Duty, WorkingDays: body.WorkingDays, Reason: body.Reason, By: actorOf(c)}
 	s.taskUpdate(c, workflows.UpdateExtend, e, &due)
 }
