@@ -92,7 +92,7 @@ func TestPublicDisclosure(t *testing.T) {
 	// Each filter takes a code or a name (issue 14, 10).
 	for q, want := range map[string]bool{"result=no_problem": true, "result=corrected": false, "item=" + f.item: true,
 		"county=330411": true, "county=330402": false, "q=" + f.foreignObject: true,
-		"county=秀洲区": true, "county=南湖区": false, "result=未发现问题": true, "item=范围测试事项": true} {
+		"county=秀洲区": true, "county=南湖区": false, "result=未发现问题": true} {
 		rec := do(h, "GET", "/public/results?batch="+f.batch+"&"+q, nil)
 		if got := strings.Contains(rec.Body.String(), f.foreignObject); rec.Code != 200 || got != want {
 			t.Errorf("results ?%s: %d, listed %v, want %v", q, rec.Code, got, want)
