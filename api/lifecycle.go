@@ -333,6 +333,7 @@ type Task struct {
 	ObjectKey      string        `json:"object_key" db:"object_key"`
 	ObjectName     string        `json:"object_name" db:"object_name"`
 	County         string        `json:"county" db:"county_code"`
+	CountyName     string        `json:"county_name" db:"-"`
 	Stage          string        `json:"stage" db:"stage"`
 	Inspectors     []string      `json:"inspectors" db:"-"`
 	InspectionDue  *workday.Date `json:"inspection_due,omitempty" db:"-"`
