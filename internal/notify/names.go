@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"strings"
 
 	"github.com/lib/pq"
 )
@@ -43,4 +44,28 @@ func (s *Store) Named(ctx context.Context, n Notification) (Notification, error)
 		n.Body = word.ReplaceAllString(n.Body, with)
 	}
 	return n, nil
+}
+
+// terms are the Chinese names (and common short forms) contacts accept
+// beside the codes of roles, channels and delivery modes; each is stored
+// as its code.
+var terms = map[string]string{
+	"县（市、区）局经办人": RoleCountyOfficer, "县局经办人": RoleCountyOfficer, "经办人": RoleCountyOfficer,
+	"县（市、区）局负责人": RoleCountyHead, "县局负责人": RoleCountyHead, "负责人": RoleCountyHead,
+	"市局统筹": RoleCityCoordinator, "市局统筹人员": RoleCityCoordinator,
+	"网络回调": ChannelWebhook, "电子邮件": ChannelEmail, "邮件": ChannelEmail, "日志": ChannelLog,
+	"钉钉": ChannelDingTalk, "浙政钉": ChannelDingTalk, "企业微信": ChannelWeCom,
+	"逐条": DeliveryImmediate, "即时": DeliveryImmediate, "汇总": DeliveryDigest, "每日汇总": DeliveryDigest,
+}
+
+// canonical returns in with its role, channel and delivery written as codes
+// when they were given as Chinese terms.
+func (in NewContact) canonical() NewContact {
+	for _, f := range []*string{&in.Role, &in.Channel, &in.Delivery} {
+		*f = strings.TrimSpace(*f)
+		if code, ok := terms[*f]; ok {
+			*f = code
+		}
+	}
+	return in
 }

@@ -34,3 +34,17 @@ func TestNamedWritesNamesBesideCodes(t *testing.T) {
 		t.Errorf("named twice: %q", again.Body)
 	}
 }
+
+// TestContactTakesChineseTerms: a contact's role, channel and delivery are
+// accepted as their Chinese terms and stored as codes.
+func TestContactTakesChineseTerms(t *testing.T) {
+	st := notify.NewStore(testenv.DB(t))
+	c, err := st.AddContact(context.Background(), notify.NewContact{RegionCode: "平湖市", Role: "县局负责人", Name: "陆局长",
+		Channel: "日志", Address: "pinghu-head-terms", Delivery: "每日汇总"}, "admin:li")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Role != notify.RoleCountyHead || c.Channel != notify.ChannelLog || c.Delivery != notify.DeliveryDigest || c.RegionCode != "330482" {
+		t.Errorf("stored %+v", c)
+	}
+}
