@@ -70,6 +70,16 @@ const deliveryLease = 2 * time.Minute
 // notification ("BadNotification").
 func (a *Notifier) Notify(ctx context.Context, n notify.Notification) (NotifyResult, error) {
 	res := NotifyResult{NotificationID: n.ID}
+	// People read names beside the codes the workflows write.
+	if nm, ok := a.Store.(interface {
+		Named(context.Context, notify.Notification) (notify.Notification, error)
+	}); ok {
+		named, err := nm.Named(ctx, n)
+		if err != nil {
+			return res, err
+		}
+		n = named
+	}
 	if err := a.Store.SaveNotification(ctx, n); err != nil {
 		if fault.KindOf(err) != 0 {
 			return res, temporal.NewNonRetryableApplicationError(err.Error(), "BadNotification", err)

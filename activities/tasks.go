@@ -38,7 +38,10 @@ type TaskRecord struct {
 	ResultDue      *workday.Date    `json:"result_due,omitempty"`
 	FollowUpDue    *workday.Date    `json:"follow_up_due,omitempty"`
 	PublicationDue *workday.Date    `json:"publication_due,omitempty"`
-	Overdue        []string         `json:"overdue"`
+	// FollowUpCompletionDue: the follow-up of problems found is completed
+	// by this day.
+	FollowUpCompletionDue *workday.Date `json:"follow_up_completion_due,omitempty"`
+	Overdue               []string      `json:"overdue"`
 	// UnscheduledYear is the first year without a holiday schedule that an
 	// open deadline of the task reaches (0: none).
 	UnscheduledYear int `json:"unscheduled_year,omitempty"`
@@ -56,17 +59,18 @@ func (t *Tasks) Record(ctx context.Context, r TaskRecord) error {
 func record(ctx context.Context, tx *sqlx.Tx, r TaskRecord) error {
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO tasks (batch_id, object_key, county_code, stage, inspectors, inspection_due, inspected_on,
-		                   result_due, follow_up_due, publication_due, overdue, seq, unscheduled_year, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nullif($13, 0), now())
+		                   result_due, follow_up_due, publication_due, overdue, seq, unscheduled_year, follow_up_completion_due, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nullif($13, 0), $14, now())
 		ON CONFLICT (batch_id, object_key) DO UPDATE SET
 			stage = EXCLUDED.stage, inspectors = EXCLUDED.inspectors, inspection_due = EXCLUDED.inspection_due,
 			inspected_on = EXCLUDED.inspected_on, result_due = EXCLUDED.result_due,
 			follow_up_due = EXCLUDED.follow_up_due, publication_due = EXCLUDED.publication_due,
-			overdue = EXCLUDED.overdue, seq = EXCLUDED.seq, unscheduled_year = EXCLUDED.unscheduled_year, updated_at = now()
+			overdue = EXCLUDED.overdue, seq = EXCLUDED.seq, unscheduled_year = EXCLUDED.unscheduled_year,
+			follow_up_completion_due = EXCLUDED.follow_up_completion_due, updated_at = now()
 		WHERE tasks.seq < EXCLUDED.seq`,
 		r.BatchID, r.ObjectKey, r.County, string(r.Stage), pq.Array(nonNil(r.Team)), sqlDate(r.InspectionDue),
 		sqlDate(r.InspectedOn), sqlDate(r.ResultDue), sqlDate(r.FollowUpDue), sqlDate(r.PublicationDue),
-		pq.Array(nonNil(r.Overdue)), r.Seq, r.UnscheduledYear)
+		pq.Array(nonNil(r.Overdue)), r.Seq, r.UnscheduledYear, sqlDate(r.FollowUpCompletionDue))
 	if err != nil {
 		return fmt.Errorf("record task %s/%s: %w", r.BatchID, r.ObjectKey, err)
 	}
@@ -112,11 +116,11 @@ type ResultRecord struct {
 func (t *Tasks) SaveResult(ctx context.Context, r ResultRecord) error {
 	return t.audited(ctx, audit.Entry{Action: "result.enter", Entity: "task", EntityID: r.BatchID + "/" + r.ObjectKey, Actor: r.Result.EnteredBy.String(), Payload: r}, func(tx *sqlx.Tx) (sql.Result, error) {
 		return tx.ExecContext(ctx, `
-		INSERT INTO results (batch_id, object_key, revision, result_code, method, notes, problems_found, entered_by, entered_at, suspected_crime)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		INSERT INTO results (batch_id, object_key, revision, result_code, method, notes, problems_found, entered_by, entered_at, suspected_crime, follow_up_action)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, nullif($11, ''))
 		ON CONFLICT (batch_id, object_key, revision) DO NOTHING`,
 			r.BatchID, r.ObjectKey, r.Revision, r.Result.Code, r.Result.Method, r.Result.Notes,
-			inspection.FindsProblem(r.Result.Code), r.Result.EnteredBy.String(), r.At, r.Result.SuspectedCrime)
+			inspection.FindsProblem(r.Result.Code), r.Result.EnteredBy.String(), r.At, r.Result.SuspectedCrime, r.Result.FollowUpAction)
 	}, func(tx *sqlx.Tx, hash string) error {
 		// The public row names the audit entry whose payload it must match.
 		_, err := tx.ExecContext(ctx, `UPDATE results SET audit_hash = $4 WHERE batch_id = $1 AND object_key = $2 AND revision = $3`,

@@ -95,3 +95,32 @@ func TestTasksWritesAreIdempotentAndAudited(t *testing.T) {
 		t.Errorf("ledger says %d working days late", stored)
 	}
 }
+
+// TestLedgerTakesEveryDuty: the accountability ledger stores an entry for
+// every duty the workflows watch (the seed's late result entry, late
+// follow-up entry, unpublished results, delayed tasks, untransferred
+// criminal cases, and the follow-up itself), and the task row its
+// follow-up completion deadline.
+func TestLedgerTakesEveryDuty(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	tk := &Tasks{DB: db, Calendars: StaticCalendar{Cal: workday.Default()}}
+	due := workday.Date{Year: 2026, Month: 3, Day: 31}
+	for duty := range inspection.DutyNames {
+		if err := tk.OpenAccountability(ctx, Lapse{BatchID: "LD-1", ObjectKey: "K1", County: "330402", Duty: duty, Due: due, At: time.Now()}); err != nil {
+			t.Errorf("%s: %v", duty, err)
+		}
+	}
+	var n int
+	if err := db.Get(&n, `SELECT count(DISTINCT duty) FROM accountability WHERE batch_id = 'LD-1'`); err != nil || n != len(inspection.DutyNames) {
+		t.Errorf("%d duties in the ledger, want %d: %v", n, len(inspection.DutyNames), err)
+	}
+	if err := tk.Record(ctx, TaskRecord{BatchID: "LD-1", ObjectKey: "K1", County: "330402", Seq: 1, Stage: inspection.FollowUp,
+		Team: []string{"I1"}, FollowUpCompletionDue: &due}); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := db.Get(&stored, `SELECT follow_up_completion_due::text FROM tasks WHERE batch_id = 'LD-1'`); err != nil || stored != "2026-03-31" {
+		t.Errorf("follow-up completion due %q, %v", stored, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,6 +15,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -91,6 +93,10 @@ type policyRequest struct {
 	// JudicialTransferDays: a suspected crime is transferred within this
 	// many working days of its result's approval (default 5).
 	JudicialTransferDays *int `json:"judicial_transfer_days,omitempty"`
+	// FollowUpDays: working days from a result's approval by which its
+	// follow-up is completed, by measure (a follow-up action, as code or
+	// Chinese term); kinds not named keep their defaults.
+	FollowUpDays map[string]int `json:"follow_up_days,omitempty"`
 }
 
 func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
@@ -115,6 +121,12 @@ func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
 		set(&p.FollowUpEntryDays, q.FollowUpEntryDays)
 		set(&p.PublicationDays, q.PublicationDays)
 		set(&p.JudicialTransferDays, q.JudicialTransferDays)
+		for action, n := range q.FollowUpDays {
+			if code, ok := inspection.CanonicalAction(action); ok {
+				action = code
+			}
+			p.FollowUpDays[action] = n
+		}
 		if q.BeaconWaitMinutes != nil {
 			p.BeaconWait = time.Duration(*q.BeaconWaitMinutes) * time.Minute
 		}
@@ -208,6 +220,33 @@ func (h *batchAPI) views(ctx context.Context, bs ...batch.Batch) ([]batchView, e
 	return views, nil
 }
 
+// freezing is the state GET /batches/{id} reads while the population is
+// frozen in the database but the workflow has not yet opened the beacon:
+// the next action (the beacon) would be refused, so the read must not say
+// frozen. It is never stored.
+const freezing batch.State = "freezing"
+
+// readyState is the state of b as the next action needs it: a frozen batch
+// whose workflow is still freezing (the freeze has committed, the workflow
+// has not taken its answer yet) reads freezing. The workflow is asked only
+// in that state; when it cannot answer in time the database's state stands.
+func (h *batchAPI) readyState(ctx context.Context, b batch.Batch) batch.State {
+	if b.State != batch.Frozen || h.s.d.Temporal == nil {
+		return b.State
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, err := h.s.d.Temporal.QueryWorkflow(ctx, workflows.BatchWorkflowID(b.ID), "", workflows.QueryProgress)
+	if err != nil {
+		return b.State
+	}
+	var p workflows.BatchProgress
+	if v.Get(&p) == nil && (p.Phase == "created" || p.Phase == "freezing") {
+		return freezing
+	}
+	return b.State
+}
+
 // get answers GET /batches/{id}, with its version as ETag.
 func (h *batchAPI) get(c *gin.Context) {
 	if _, err := checkQuery(c); err != nil {
@@ -219,6 +258,7 @@ func (h *batchAPI) get(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
+	b.State = h.readyState(c.Request.Context(), b)
 	views, err := h.views(c.Request.Context(), b)
 	if err != nil {
 		h.s.fail(c, err)
@@ -229,6 +269,10 @@ func (h *batchAPI) get(c *gin.Context) {
 	tag := etag(b.Version)
 	if w := views[0].CalendarWarning; w != nil {
 		tag = fmt.Sprintf(`"%d-u%d"`, b.Version, w.Year)
+	}
+	if b.State == freezing {
+		// The same row reads frozen in a moment: another tag.
+		tag = strings.TrimSuffix(tag, `"`) + `-freezing"`
 	}
 	c.Header("ETag", tag)
 	if c.GetHeader("If-None-Match") == tag {

@@ -568,3 +568,24 @@ func TestBadInputNeverFailsTheServer(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneralItemRatioCap: a general item (一般) whose default ratio is
+// above the cap is refused with the field named, in Chinese when asked;
+// a key item (重点) has no cap.
+func TestGeneralItemRatioCap(t *testing.T) {
+	a := newLibraryClient(t)
+	item := map[string]any{"code": uniqueKey("ZR"), "name": "测试事项", "object_kind": "enterprise", "methods": []string{"on_site"},
+		"class": "一般", "default_ratio": "0.9", "effective_from": "2025-01-01"}
+	p := a.problem(a.call("POST", "/api/v1/check-items", item, "Accept-Language", "zh-CN"), 400, "default_ratio")
+	var msgs []string
+	for _, e := range p.Errors {
+		msgs = append(msgs, e.Message)
+	}
+	if all := strings.Join(msgs, " | "); !strings.Contains(all, "超过一般检查事项的抽查比例上限 0.3") {
+		t.Errorf("problems %s", all)
+	}
+	item["default_ratio"] = "0.3"
+	a.ok(a.call("POST", "/api/v1/check-items", item), 201, nil)
+	item["code"], item["class"], item["default_ratio"] = uniqueKey("ZR"), "重点检查事项", "0.9"
+	a.ok(a.call("POST", "/api/v1/check-items", item), 201, nil)
+}

@@ -182,6 +182,7 @@ func (s *Server) postResult(c *gin.Context) {
 		Method         string `json:"method"`
 		Notes          string `json:"notes"`
 		SuspectedCrime bool   `json:"suspected_crime"`
+		FollowUpAction string `json:"follow_up_action"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
 		s.fail(c, err)
@@ -189,7 +190,7 @@ func (s *Server) postResult(c *gin.Context) {
 	}
 	var revision int
 	r := inspection.Result{Code: body.ResultCode, Method: body.Method, Notes: body.Notes, SuspectedCrime: body.SuspectedCrime,
-		EnteredBy: actorFrom(principalOf(c))}.Canonical()
+		FollowUpAction: body.FollowUpAction, EnteredBy: actorFrom(principalOf(c))}.Canonical()
 	// The item list says how each item is checked (ZR-08: on site only).
 	if library.Methods.Chinese(r.Method) != "" {
 		if err := s.visibleTask(c, c.Param("id"), c.Param("key")); err != nil {
@@ -298,6 +299,10 @@ func (s *Server) postExtension(c *gin.Context) {
 		return
 	}
 	var due workday.Date
+	// The duty is taken as its code or its Chinese term (检查结果录入).
+	if code, err := enumByName(dutyCodes)(c.Request.Context(), s, "duty", strings.TrimSpace(body.Duty)); err == nil {
+		body.Duty = code
+	}
 	e := workflows.Extension{Duty: body.Duty, WorkingDays: body.WorkingDays, Reason: body.Reason, By: actorOf(c)}
 	s.taskUpdate(c, workflows.UpdateExtend, e, &due)
 }
@@ -328,6 +333,7 @@ type Task struct {
 	ObjectKey      string        `json:"object_key" db:"object_key"`
 	ObjectName     string        `json:"object_name" db:"object_name"`
 	County         string        `json:"county" db:"county_code"`
+	CountyName     string        `json:"county_name" db:"-"`
 	Stage          string        `json:"stage" db:"stage"`
 	Inspectors     []string      `json:"inspectors" db:"-"`
 	InspectionDue  *workday.Date `json:"inspection_due,omitempty" db:"-"`
@@ -335,8 +341,11 @@ type Task struct {
 	ResultDue      *workday.Date `json:"result_due,omitempty" db:"-"`
 	FollowUpDue    *workday.Date `json:"follow_up_due,omitempty" db:"-"`
 	PublicationDue *workday.Date `json:"publication_due,omitempty" db:"-"`
-	Overdue        []string      `json:"overdue" db:"-"`
-	UpdatedAt      time.Time     `json:"updated_at" db:"updated_at"`
+	// FollowUpCompletionDue: the follow-up of problems found is completed
+	// by this day (duty follow_up).
+	FollowUpCompletionDue *workday.Date `json:"follow_up_completion_due,omitempty" db:"-"`
+	Overdue               []string      `json:"overdue" db:"-"`
+	UpdatedAt             time.Time     `json:"updated_at" db:"updated_at"`
 	// CalendarWarning names the year without a holiday schedule that an
 	// open deadline of the task reaches; that deadline is not counted yet.
 	CalendarWarning *calendarWarning `json:"calendar_warning,omitempty" db:"-"`

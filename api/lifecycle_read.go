@@ -22,19 +22,20 @@ import (
 
 const taskColumns = `t.batch_id, t.object_key, coalesce(o.name, '') AS object_name, t.county_code, t.stage, t.inspectors,
 	t.inspection_due::text, t.inspected_on::text, t.result_due::text, t.follow_up_due::text, t.publication_due::text,
-	t.overdue, t.updated_at, coalesce(t.unscheduled_year, 0)`
+	t.overdue, t.updated_at, coalesce(t.unscheduled_year, 0), t.follow_up_completion_due::text,
+	coalesce((SELECT name FROM regions WHERE code = t.county_code), '')`
 
 func scanTask(row interface{ Scan(...any) error }) (Task, error) {
 	var t Task
-	var dates [5]sql.NullString
+	var dates [6]sql.NullString
 	var inspectors, overdue pq.StringArray
 	err := row.Scan(&t.BatchID, &t.ObjectKey, &t.ObjectName, &t.County, &t.Stage, &inspectors,
-		&dates[0], &dates[1], &dates[2], &dates[3], &dates[4], &overdue, &t.UpdatedAt, &t.unscheduledYear)
+		&dates[0], &dates[1], &dates[2], &dates[3], &dates[4], &overdue, &t.UpdatedAt, &t.unscheduledYear, &dates[5], &t.CountyName)
 	if err != nil {
 		return t, err
 	}
 	t.Inspectors, t.Overdue = []string(inspectors), []string(overdue)
-	ptrs := []**workday.Date{&t.InspectionDue, &t.InspectedOn, &t.ResultDue, &t.FollowUpDue, &t.PublicationDue}
+	ptrs := []**workday.Date{&t.InspectionDue, &t.InspectedOn, &t.ResultDue, &t.FollowUpDue, &t.PublicationDue, &t.FollowUpCompletionDue}
 	for i, d := range dates {
 		if d.Valid {
 			if v, err := workday.ParseDate(d.String); err == nil {

@@ -109,6 +109,9 @@ type policyView struct {
 	// JudicialTransferDays is 0 for plans from before the rule: the
 	// default applies.
 	JudicialTransferDays int `json:"judicial_transfer_days"`
+	// FollowUpDays is absent for plans from before the rule: the defaults
+	// apply.
+	FollowUpDays map[string]int `json:"follow_up_days,omitempty"`
 }
 
 func viewPolicy(p workflows.Policy) *policyView {
@@ -119,6 +122,7 @@ func viewPolicy(p workflows.Policy) *policyView {
 		ReminderTime:         fmt.Sprintf("%02d:%02d", int(p.ReminderTime/time.Hour), int(p.ReminderTime%time.Hour/time.Minute)),
 		ProgressSeconds:      int(p.ProgressEvery / time.Second),
 		JudicialTransferDays: p.JudicialTransferDays,
+		FollowUpDays:         p.FollowUpDays,
 	}
 }
 

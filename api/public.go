@@ -159,9 +159,11 @@ func (h *publicAPI) drawn(c *gin.Context) {
 		return
 	}
 	page := Page[batch.DrawnObject]{Items: items, NextCursor: encodeCursor(next)}
-	header := []string{"序号", "对象标识", "对象名称", "分层", "检查事项", "所属区域", "承办县（市、区）"}
+	// Each code has its name beside it.
+	header := []string{"序号", "对象标识", "对象名称", "分层", "检查事项", "检查事项名称", "所属区域", "所属区域名称", "承办县（市、区）", "承办县（市、区）名称"}
 	respondPublic(c, q.Get("format"), "drawn-"+c.Param("id"), page, header, rowsOf(items, func(d batch.DrawnObject) []string {
-		return []string{fmt.Sprint(d.Position), d.ObjectKey, d.Name, d.Stratum, strings.Join(d.ItemCodes, "；"), d.RegionCode, d.CountyCode}
+		return []string{fmt.Sprint(d.Position), d.ObjectKey, d.Name, d.Stratum, strings.Join(d.ItemCodes, "；"), strings.Join(d.ItemNames, "；"),
+			d.RegionCode, d.RegionName, d.CountyCode, d.CountyName}
 	}))
 }
 

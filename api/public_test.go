@@ -90,8 +90,10 @@ func TestPublicDisclosure(t *testing.T) {
 		t.Errorf("batches: %d", rec.Code)
 	}
 	// The results' filters.
-	for q, want := range map[string]bool{"result=no_problem": true, "result=corrected": false, "item=" + f.item: true, "item=NOPE": false,
-		"county=330411": true, "county=330402": false, "q=" + f.foreignObject: true} {
+	// Each filter takes a code or a name (issue 14, 10).
+	for q, want := range map[string]bool{"result=no_problem": true, "result=corrected": false, "item=" + f.item: true,
+		"county=330411": true, "county=330402": false, "q=" + f.foreignObject: true,
+		"county=秀洲区": true, "county=南湖区": false, "result=未发现问题": true} {
 		rec := do(h, "GET", "/public/results?batch="+f.batch+"&"+q, nil)
 		if got := strings.Contains(rec.Body.String(), f.foreignObject); rec.Code != 200 || got != want {
 			t.Errorf("results ?%s: %d, listed %v, want %v", q, rec.Code, got, want)
@@ -100,6 +102,13 @@ func TestPublicDisclosure(t *testing.T) {
 	for _, p := range []string{"/public/results?year=1999", "/public/results?result=maybe", "/public/batches/NOPE"} {
 		if rec := do(h, "GET", p, nil); rec.Code < 400 || rec.Code >= 500 {
 			t.Errorf("%s: %d", p, rec.Code)
+		}
+	}
+	// A filter naming nothing is a 400 in Chinese, not an empty list.
+	for _, p := range []string{"/public/results?county=火星县", "/public/results?item=NOPE", "/public/results?department=不存在的部门"} {
+		rec := do(h, "GET", p, map[string]string{"Accept-Language": "zh-CN"})
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "不是已知的") {
+			t.Errorf("%s: %d %s", p, rec.Code, rec.Body)
 		}
 	}
 	// The drawn list of an undrawn batch is refused.

@@ -52,7 +52,7 @@ func (s *Server) getAccountabilityXLSX(c *gin.Context) {
 	}
 	f := stats.LedgerFilter{BatchID: q.Get("batch"), County: q.Get("county"), Duty: q.Get("duty")}
 	if _, ok := inspection.DutyNames[f.Duty]; f.Duty != "" && !ok {
-		s.fail(c, fault.Field("duty", "%q is not a duty; one of matching, inspection, result_entry, follow_up_entry, publication, judicial_transfer", f.Duty))
+		s.fail(c, fault.Field("duty", "%q is not a duty; one of matching, inspection, result_entry, follow_up, follow_up_entry, publication, judicial_transfer", f.Duty))
 		return
 	}
 	if sc := principalOf(c).Scope(); sc.County != "" {

@@ -95,8 +95,8 @@ func NewHandler(d Deps) http.Handler {
 	// The API's description needs no token: on the engine, outside the group.
 	r.GET(openAPIPath, serveOpenAPI)
 	public := rateLimit(float64(d.PublicRateLimit), 3*d.PublicRateLimit)
-	v1 := r.Group("/api/v1", s.authenticate(), noStore(), principalRateLimit(float64(d.APIRateLimit), 3*d.APIRateLimit), s.idempotent())
-	s.routes(v1, r.Group("/public", public))
+	v1 := r.Group("/api/v1", s.authenticate(), noStore(), principalRateLimit(float64(d.APIRateLimit), 3*d.APIRateLimit), s.idempotent(), s.canonicalFilters())
+	s.routes(v1, r.Group("/public", public, s.canonicalFilters()))
 	if d.Pages != nil {
 		d.Pages.Mount(r.Group("/", public))
 	}

@@ -359,7 +359,9 @@ type taskLine struct {
 	ResultDue      *workday.Date `json:"result_due"`
 	FollowUpDue    *workday.Date `json:"follow_up_due"`
 	PublicationDue *workday.Date `json:"publication_due"`
-	Overdue        []string      `json:"overdue"`
+	// FollowUpCompletionDue: the follow-up itself is completed by then.
+	FollowUpCompletionDue *workday.Date `json:"follow_up_completion_due"`
+	Overdue               []string      `json:"overdue"`
 }
 
 type batchPageData struct {
@@ -457,7 +459,7 @@ func (k *Console) extend(c *gin.Context) {
 		return
 	}
 	due := map[string]*workday.Date{"inspection": task.InspectionDue, "result_entry": task.ResultDue,
-		"follow_up_entry": task.FollowUpDue, "publication": task.PublicationDue}[duty]
+		"follow_up_entry": task.FollowUpDue, "publication": task.PublicationDue, "follow_up": task.FollowUpCompletionDue}[duty]
 	what := "期限已延长。"
 	if due != nil {
 		what = "期限已延长，" + task.ObjectName + "（" + key + "）的" + inspection.DutyNames[duty] + "期限现为 " + chineseDate(due.String()) + "。"

@@ -294,6 +294,21 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 		})
 	}
 
+	// 后续监管: problems found are followed up to completion by a deadline
+	// set by the planned measure, watched beside publication (a follow-up
+	// may be reported completed before the result is public). Versioned:
+	// older histories have no such deadline.
+	if inspection.FindsProblem(o.approvedCode) && workflow.GetVersion(ctx, "follow-up-deadline", workflow.DefaultVersion, 1) == 1 {
+		o.plan(ctx, DutyFollowUp, activities.PlanInput{Start: &today, WorkingDays: in.Policy.followUpDays(o.result.PlannedAction())})
+		o.followUpWatched = true
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			if err := o.awaitDuty(ctx, DutyFollowUp, func() bool { return o.followUpDone != nil }); err != nil {
+				workflow.GetLogger(ctx).Error("follow-up deadline", "error", err)
+			}
+			o.followUpWatched = false
+		})
+	}
+
 	// 结果公示: public within 20 working days of the approved result. It is
 	// automatic; the deadline guards against publication failing.
 	o.plan(ctx, DutyPublication, activities.PlanInput{Start: &today, WorkingDays: in.Policy.PublicationDays})
@@ -320,7 +335,7 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 			return err
 		}
 	}
-	if err := workflow.Await(ctx, func() bool { return !o.transferWatched }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return !o.transferWatched && !o.followUpWatched }); err != nil {
 		return err
 	}
 	o.move(ctx, inspection.Closed)

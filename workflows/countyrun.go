@@ -182,8 +182,13 @@ func (c *countyRun) notice(ctx workflow.Context, id, role, kind, text string) {
 
 // resolve records when a late duty was finally met.
 func resolve(ctx workflow.Context, l activities.Lapse) {
+	resolveOn(ctx, l, workday.DateOf(workflow.Now(ctx)))
+}
+
+// resolveOn resolves a lapse as met on the given day.
+func resolveOn(ctx workflow.Context, l activities.Lapse, on workday.Date) {
 	l.At = workflow.Now(ctx)
-	_ = workflow.ExecuteActivity(ctx, tasks.ResolveAccountability, activities.Resolution{Lapse: l, On: workday.DateOf(l.At)}).Get(ctx, nil)
+	_ = workflow.ExecuteActivity(ctx, tasks.ResolveAccountability, activities.Resolution{Lapse: l, On: on}).Get(ctx, nil)
 }
 
 // dutyChinese names the duties in messages.

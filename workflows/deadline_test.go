@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -191,10 +192,21 @@ func TestLateFollowUpEntryOnArrival(t *testing.T) {
 		h.update(id, UpdateFollowUp, inspection.FollowUpEntry{CompletedOn: "2026-04-15", Actions: []string{"order_correction"}, EnteredBy: officer})
 	})
 	h.run()
-	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyFollowUpEntry || h.rec.lapses[0].Due != day("2026-05-09") {
+	// The follow-up itself was due by 2026-04-27 (30 working days for an
+	// order to correct) and not reported by then: that entry is resolved
+	// as met on its completion day, 2026-04-15 (0 days late).
+	lapses := map[string]activities.Lapse{}
+	for _, l := range h.rec.lapses {
+		lapses[l.Duty] = l
+	}
+	if len(h.rec.lapses) != 2 || lapses[DutyFollowUpEntry].Due != day("2026-05-09") || lapses[DutyFollowUp].Due != day("2026-04-27") {
 		t.Fatalf("late follow-up entry not in the ledger: %+v", h.rec.lapses)
 	}
-	if len(h.rec.resolved) != 1 || h.rec.resolved[0].Duty != DutyFollowUpEntry {
+	resolved := map[string]activities.Resolution{}
+	for _, r := range h.rec.resolved {
+		resolved[r.Duty] = r
+	}
+	if len(h.rec.resolved) != 2 || resolved[DutyFollowUpEntry].On != day("2026-05-25") || resolved[DutyFollowUp].On != day("2026-04-15") {
 		t.Errorf("the late entry is not resolved with its days late: %+v", h.rec.resolved)
 	}
 	if r := h.rec.tasks["K1"]; r.Stage != inspection.Closed {
@@ -379,5 +391,117 @@ func TestUntransferredCrimeIsALapse(t *testing.T) {
 	}
 	if r := h.rec.tasks["K1"]; r.Stage != inspection.Closed {
 		t.Errorf("stage %s", r.Stage)
+	}
+}
+
+// TestFollowUpCompletionDeadline: a result approved on 2026-03-13 plans a
+// notice to another department, whose follow-up is completed within 10
+// working days (2026-03-27). Nothing is reported by then: reminded,
+// escalated and in the ledger as duty follow_up; reported completed on
+// 2026-04-03, the entry is resolved as met that day.
+func TestFollowUpCompletionDeadline(t *testing.T) {
+	h := oneObject(t)
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(time.Date(2026, 3, 12, 10, 0, 0, 0, china), func() {
+		h.rejected(id, UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", FollowUpAction: "notify_department", EnteredBy: inspector}, "takes no follow-up action")
+		h.update(id, UpdateResult, inspection.Result{Code: "pending_follow_up", Method: "on_site", FollowUpAction: "notify_department", EnteredBy: inspector})
+	})
+	h.at(time.Date(2026, 3, 13, 10, 0, 0, 0, china), func() { h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: officer}) })
+	var mid ObjectState
+	h.at(time.Date(2026, 3, 16, 10, 0, 0, 0, china), func() {
+		if v, err := h.env.QueryWorkflowByID(id, QueryState); err == nil {
+			v.Get(&mid)
+		}
+	})
+	h.at(time.Date(2026, 4, 3, 10, 0, 0, 0, china), func() {
+		h.update(id, UpdateFollowUp, inspection.FollowUpEntry{CompletedOn: "2026-04-03", Actions: []string{"notify_department"}, EnteredBy: officer})
+	})
+	h.run()
+	if d := mid.Deadlines[DutyFollowUp].Due; d == nil || *d != day("2026-03-27") {
+		t.Fatalf("follow-up completion deadline = %+v, want 2026-03-27", mid.Deadlines[DutyFollowUp])
+	}
+	var reminders []string
+	for _, n := range h.rec.noticesOf("reminder") {
+		if strings.Contains(n.ID, "/follow_up/") {
+			reminders = append(reminders, n.ID)
+		}
+	}
+	want := []string{"reminder/B1/K1/follow_up/2026-03-20", "reminder/B1/K1/follow_up/2026-03-26"}
+	if ids(reminders) != ids(want) {
+		t.Errorf("reminders:\n%s\nwant:\n%s", ids(reminders), ids(want))
+	}
+	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyFollowUp || h.rec.lapses[0].Due != day("2026-03-27") {
+		t.Fatalf("lapses = %+v", h.rec.lapses)
+	}
+	if n := len(h.rec.noticesOf("escalation")); n != 2 {
+		t.Errorf("%d escalations, want the county head and the city", n)
+	}
+	if len(h.rec.resolved) != 1 || h.rec.resolved[0].On != day("2026-04-03") {
+		t.Errorf("resolved = %+v", h.rec.resolved)
+	}
+	if r := h.rec.tasks["K1"]; r.Stage != inspection.Closed || r.FollowUpCompletionDue == nil || *r.FollowUpCompletionDue != day("2026-03-27") {
+		t.Errorf("task = %+v", r)
+	}
+}
+
+// TestFollowUpDaysFromThePolicy: the batch policy sets the days per
+// measure; a result naming none plans order_correction.
+func TestFollowUpDaysFromThePolicy(t *testing.T) {
+	p := policy()
+	p.FollowUpDays = map[string]int{"order_correction": 3}
+	if n := p.followUpDays(inspection.Result{}.PlannedAction()); n != 3 {
+		t.Errorf("order_correction: %d days, want the policy's 3", n)
+	}
+	if n := p.followUpDays("case_filed"); n != DefaultFollowUpDays["case_filed"] {
+		t.Errorf("case_filed: %d days, want the default", n)
+	}
+	p.FollowUpDays = map[string]int{"jail": 3, "case_filed": 0}
+	err := p.Validate()
+	if err == nil {
+		t.Fatal("a policy with an unknown measure and 0 days was accepted")
+	}
+	for _, field := range []string{"policy.follow_up_days.jail", "policy.follow_up_days.case_filed"} {
+		if !strings.Contains(fmt.Sprintf("%+v", err), field) {
+			t.Errorf("no problem for %s in %+v", field, err)
+		}
+	}
+}
+
+// TestLateInspectionIsALapse: a delayed task (检查 not done in the
+// inspection period) is reminded, escalated and in the ledger as duty
+// inspection, and resolved when the inspection is reported.
+func TestLateInspectionIsALapse(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1"}}})
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(start.Add(2*time.Hour), func() { h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}) })
+	h.at(time.Date(2026, 3, 24, 17, 0, 0, 0, china), func() {
+		h.update(id, UpdateInspected, Inspected{CompletedOn: day("2026-03-24"), By: inspector})
+	})
+	h.resultAndApprove(time.Date(2026, 3, 25, 10, 0, 0, 0, china), time.Date(2026, 3, 25, 11, 0, 0, 0, china), "no_problem")
+	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-03-20"), Policy: policy()})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.rec.lapses) != 1 || h.rec.lapses[0].Duty != DutyInspection || h.rec.lapses[0].Due != day("2026-03-20") {
+		t.Fatalf("lapses = %+v", h.rec.lapses)
+	}
+	if len(h.rec.resolved) != 1 || h.rec.resolved[0].On != day("2026-03-24") {
+		t.Errorf("resolved = %+v", h.rec.resolved)
+	}
+}
+
+// TestLedgerNamesEveryDuty: every duty the seed names has its ledger name
+// and Chinese term (late result entry, late follow-up entry, unpublished
+// results, delayed tasks, untransferred criminal cases, and the follow-up
+// itself); each has its test above: TestOverdueResultIsRemindedEscalatedAndResolved,
+// TestFollowUpEntryDeadline, TestPublicationDeadlineAcrossNationalDay,
+// TestLateInspectionIsALapse, TestUntransferredCrimeIsALapse,
+// TestFollowUpCompletionDeadline, TestCountyAutoMatch.
+func TestLedgerNamesEveryDuty(t *testing.T) {
+	for _, d := range []string{DutyMatching, DutyInspection, DutyResultEntry, DutyFollowUp, DutyFollowUpEntry, DutyPublication, DutyJudicialTransfer} {
+		if inspection.DutyNames[d] == "" {
+			t.Errorf("duty %s has no Chinese name", d)
+		}
 	}
 }

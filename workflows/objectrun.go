@@ -41,6 +41,22 @@ type objectRun struct {
 	transferred     bool
 	transferWatched bool
 	rearmTransfer   bool
+	// followUpWatched: the follow-up's completion deadline is watched
+	// beside publication, with its own re-arm flag.
+	followUpWatched bool
+	rearmFollowUp   bool
+}
+
+// rearmOf is the re-arm flag of a duty's watcher: duties watched side by
+// side each have their own, so that one extension wakes only its watcher.
+func (o *objectRun) rearmOf(name string) *bool {
+	switch name {
+	case DutyJudicialTransfer:
+		return &o.rearmTransfer
+	case DutyFollowUp:
+		return &o.rearmFollowUp
+	}
+	return &o.rearm
 }
 
 func newObjectRun(in ObjectInput) *objectRun {
@@ -281,11 +297,7 @@ func (o *objectRun) onExtend(ctx workflow.Context, e Extension) (workday.Date, e
 		return workday.Date{}, err
 	}
 	d.Plan, d.Sent = p, 0
-	if e.Duty == DutyJudicialTransfer {
-		o.rearmTransfer = true
-	} else {
-		o.rearm = true
-	}
+	*o.rearmOf(e.Duty) = true
 	o.record(ctx)
 	return *p.Due, nil
 }
@@ -421,11 +433,7 @@ func (o *objectRun) awaitDuty(ctx workflow.Context, name string, done func() boo
 				fmt.Sprintf("工作日历缺少 %d 年安排，批次 %s 检查对象 %s 的%s期限无法计算，请管理员补充", d.Plan.Unscheduled, o.in.BatchID, o.in.ObjectKey, dutyChinese[name]))
 		},
 	}
-	rearm := &o.rearm
-	if name == DutyJudicialTransfer {
-		rearm = &o.rearmTransfer
-	}
-	if err := watchDuty(ctx, d, done, rearm, hooks); err != nil {
+	if err := watchDuty(ctx, d, done, o.rearmOf(name), hooks); err != nil {
 		return err
 	}
 	// An update handler may still be writing; the stage moves after it.
@@ -433,7 +441,15 @@ func (o *objectRun) awaitDuty(ctx workflow.Context, name string, done func() boo
 		return err
 	}
 	for _, lapsed := range d.Lapsed {
-		resolve(ctx, activities.Lapse{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, County: o.in.County, Duty: name, Due: lapsed})
+		l := activities.Lapse{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, County: o.in.County, Duty: name, Due: lapsed}
+		// A follow-up is met the day it was completed, which may precede
+		// the day it is reported: an entry opened for want of the report
+		// then says how late the follow-up itself was (0: on time).
+		if name == DutyFollowUp && o.followUpDone != nil && o.followUpDone.Before(workday.DateOf(workflow.Now(ctx))) {
+			resolveOn(ctx, l, *o.followUpDone)
+			continue
+		}
+		resolve(ctx, l)
 	}
 	return nil
 }
@@ -467,6 +483,7 @@ func (o *objectRun) record(ctx workflow.Context) {
 	}
 	r.InspectionDue, r.ResultDue = dueOf(DutyInspection), dueOf(DutyResultEntry)
 	r.FollowUpDue, r.PublicationDue = dueOf(DutyFollowUpEntry), dueOf(DutyPublication)
+	r.FollowUpCompletionDue = dueOf(DutyFollowUp)
 	for _, name := range sortedKeys(o.duties) {
 		d := o.duties[name]
 		if d.overdue() {

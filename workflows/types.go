@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
@@ -45,7 +46,24 @@ const (
 	// transferred to the judicial organs (移送司法机关) within
 	// Policy.JudicialTransferDays working days of its approval.
 	DutyJudicialTransfer = "judicial_transfer"
+	// DutyFollowUp: problems found are followed up (后续监管) to completion
+	// within Policy.FollowUpDays of the planned measure's kind, counted in
+	// working days from the result's approval.
+	DutyFollowUp = "follow_up"
 )
+
+// DefaultFollowUpDays are the working days from a result's approval by
+// which its follow-up is completed, by the kind of measure: an order to
+// correct is checked again within 30 (责令限期改正 is usually set at up to
+// 30 days); a filed case has 15 working days to be filed and 90 days to
+// be decided (《市场监督管理行政处罚程序规定》), about 75; a notice to
+// another department 10; a transfer to the judicial organs follows its own
+// 5-day duty, the follow-up keeps 30 for the organ's receipt; a result
+// needing no measure is closed within the entry limit, 15.
+var DefaultFollowUpDays = map[string]int{
+	"none_needed": 15, "order_correction": 30, "case_filed": 75,
+	"judicial_transfer": 30, "notify_department": 10, "other": 30,
+}
 
 // Policy holds the configurable rules of a batch (DOMAIN.md defaults).
 type Policy struct {
@@ -69,6 +87,22 @@ type Policy struct {
 	// many working days of its result's approval; 0 (batches from before
 	// the rule) means the default.
 	JudicialTransferDays int `json:"judicial_transfer_days,omitempty"`
+	// FollowUpDays: the follow-up of problems found is completed within
+	// this many working days of the result's approval, by the planned
+	// measure's kind (a follow-up action code); a kind not named (and
+	// batches from before the rule) takes DefaultFollowUpDays.
+	FollowUpDays map[string]int `json:"follow_up_days,omitempty"`
+}
+
+// followUpDays is the follow-up completion limit of p for a measure.
+func (p Policy) followUpDays(action string) int {
+	if n, ok := p.FollowUpDays[action]; ok {
+		return n
+	}
+	if n, ok := DefaultFollowUpDays[action]; ok {
+		return n
+	}
+	return DefaultFollowUpDays["other"]
 }
 
 // transferDays is the judicial transfer limit of p.
@@ -93,6 +127,7 @@ func DefaultPolicy() Policy {
 		// 《行政执法机关移送涉嫌犯罪案件的规定》: approval within 3 days of the
 		// report, transfer within 24 hours of the approval.
 		JudicialTransferDays: 5,
+		FollowUpDays:         maps.Clone(DefaultFollowUpDays),
 	}
 }
 
@@ -243,6 +278,14 @@ func (p Policy) Validate() error {
 	days("publication_days", p.PublicationDays)
 	if p.JudicialTransferDays != 0 {
 		days("judicial_transfer_days", p.JudicialTransferDays)
+	}
+	for _, action := range sortedKeys(p.FollowUpDays) {
+		field := "policy.follow_up_days." + action
+		if inspection.ActionChinese(action) == "" {
+			ps = append(ps, fault.Problem{Field: field, Message: fmt.Sprintf("%q is not a follow-up action; one of none_needed, order_correction, case_filed, judicial_transfer, notify_department, other", action)})
+		} else if n := p.FollowUpDays[action]; n < 1 || n > 120 {
+			ps = append(ps, fault.Problem{Field: field, Message: fmt.Sprintf("must be from 1 to 120 working days, got %d", n)})
+		}
 	}
 	seen := map[int]bool{}
 	for i, off := range p.ReminderOffsets {

@@ -31,7 +31,7 @@ func TestDemoSeedCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: %s", err, errOut)
 	}
-	for _, want := range []string{"objects      500 added, 0 present", "inspectors   60 added, 0 present", "check items  13 added", "took "} {
+	for _, want := range []string{"objects      500 added, 0 present", "inspectors   60 added, 0 present", "check items  14 added", "took "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -83,7 +83,11 @@ type DrawnObject struct {
 	// frozen: the region its stratum label names when region is a
 	// stratum key.
 	RegionCode string `json:"region_code,omitempty"`
+	RegionName string `json:"region_name,omitempty"`
 	CountyCode string `json:"county_code,omitempty"` // set at lock
+	CountyName string `json:"county_name,omitempty"`
+	// ItemNames are the names of ItemCodes, in their order.
+	ItemNames []string `json:"item_names,omitempty"`
 }
 
 // PublicProof is the draw proof as published: the fields of DRAW-SPEC
@@ -822,7 +826,12 @@ func (s *Service) Drawn(ctx context.Context, id, county, cursor string, limit in
 	}
 	rows, err := s.db.QueryxContext(ctx, `
 		SELECT bo.position, bo.object_key, coalesce(o.name, ''), bo.stratum, bo.item_codes,
-			coalesce(bo.region_code, ''), coalesce(bo.county_code, '')
+			coalesce(bo.region_code, ''), coalesce(bo.county_code, ''),
+			coalesce((SELECT name FROM regions WHERE code = bo.region_code), ''),
+			coalesce((SELECT name FROM regions WHERE code = bo.county_code), ''),
+			ARRAY(SELECT coalesce(c.name, '') FROM unnest(bo.item_codes) WITH ORDINALITY AS u (code, n)
+				LEFT JOIN batch_items bi ON bi.batch_id = bo.batch_id AND bi.item_code = u.code
+				LEFT JOIN check_items c ON c.code = bi.item_code AND c.version = bi.item_version ORDER BY u.n)
 		FROM batch_objects bo LEFT JOIN objects o ON o.key = bo.object_key
 		WHERE bo.batch_id = $1 AND bo.position > $2 AND ($3 = '' OR bo.county_code = $3)
 		ORDER BY bo.position LIMIT $4`, id, after, county, limit+1)
@@ -833,7 +842,8 @@ func (s *Service) Drawn(ctx context.Context, id, county, cursor string, limit in
 	objects := []DrawnObject{}
 	for rows.Next() {
 		var o DrawnObject
-		if err := rows.Scan(&o.Position, &o.ObjectKey, &o.Name, &o.Stratum, pq.Array(&o.ItemCodes), &o.RegionCode, &o.CountyCode); err != nil {
+		if err := rows.Scan(&o.Position, &o.ObjectKey, &o.Name, &o.Stratum, pq.Array(&o.ItemCodes), &o.RegionCode, &o.CountyCode,
+			&o.RegionName, &o.CountyName, pq.Array(&o.ItemNames)); err != nil {
 			return nil, "", fmt.Errorf("read drawn list of batch %s: %w", id, err)
 		}
 		objects = append(objects, o)

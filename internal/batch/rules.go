@@ -315,6 +315,19 @@ func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rul
 				out.items = append(out.items, it.item)
 			}
 		}
+		// A general item's own ratio is capped; strata raised by risk or
+		// credit are differentiated supervision and may go higher.
+		for i, qr := range out.Quotas {
+			code := qr.When["item"]
+			_, byRisk := qr.When["risk"]
+			_, byCredit := qr.When["credit"]
+			if code == "" || byRisk || byCredit || !library.AboveGeneralCap(qr.Ratio) {
+				continue
+			}
+			if slices.ContainsFunc(out.items, func(it item) bool { return it.Code == code && it.Class == "general" }) {
+				v.add(fmt.Sprintf("quotas[%d].ratio", i), "%s is above the cap of general items (一般检查事项), %s, for item %s; only a key item (重点检查事项) may be drawn at a higher ratio", qr.Ratio, library.GeneralRatioCap, code)
+			}
+		}
 	}
 	for i, reg := range r.Filter.Regions {
 		regionRefs = append(regionRefs, regionRef{fmt.Sprintf("filter.regions[%d]", i), reg, func(code string) {

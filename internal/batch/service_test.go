@@ -297,6 +297,9 @@ func TestBadRulesAreRefusedAndNothingStored(t *testing.T) {
 		{"when region", func(r *CreateRequest) {
 			r.Rules.Quotas = []QuotaRule{{When: map[string]string{"region": "999999"}, Ratio: "0.1"}}
 		}, "rules.quotas[0].when.region", "not a region"},
+		{"general item above its cap", func(r *CreateRequest) {
+			r.Rules.Quotas = []QuotaRule{{When: map[string]string{"item": code}, Ratio: "0.9"}}
+		}, "rules.quotas[0].ratio", "above the cap of general items"},
 		{"no items", func(r *CreateRequest) { r.Rules.Items = nil }, "rules.items", "at least one"},
 		{"missing version", func(r *CreateRequest) { r.Rules.Items = []ItemRef{{Code: code, Version: 9}} }, "rules.items[0].version", "has no version 9"},
 		{"unpublished", func(r *CreateRequest) { r.Rules.Items = []ItemRef{{Code: unpublished, Version: 1}} }, "rules.items[0].version", "not published"},

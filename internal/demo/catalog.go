@@ -102,8 +102,9 @@ func intp(n int) *int { return &n }
 
 // items is the demo item list (抽查事项清单): the natural-resources system's
 // usual entries. Each selects its objects by kind and tags (see kinds).
-// None names joint departments: a joint batch matches each department's
-// own inspectors, and the demo's county inspectors belong to none.
+// ZR-14 is a joint check (联合检查, 进一次门、查多项事) of the surveying
+// department and the geographic information department: a batch of it
+// matches each department's own inspectors (see departmentStaff).
 var items = []library.CheckItemInput{
 	{
 		Code: "ZR-01", Name: "土地复垦义务履行情况的检查", SubItem: "土地复垦方案实施及复垦费用预存使用情况",
@@ -209,7 +210,19 @@ var items = []library.CheckItemInput{
 		Class:      "general", DefaultRatio: "0.03", InspectorsRequired: intp(2), RequiredTags: []string{tagSurvey},
 		DepartmentCode: "CHC",
 	},
+	{
+		Code: "ZR-14", Name: "测绘成果管理与地理信息安全的联合检查", SubItem: "测绘成果汇交、保管、提供使用及地理信息数据安全情况",
+		ObjectKind: "enterprise", ObjectTags: []string{"surveying"}, Methods: []string{"on_site", "written"},
+		LegalBasis: "《中华人民共和国测绘法》第三十三条、第四十七条；《中华人民共和国测绘成果管理条例》",
+		Content:    "测绘地理信息处与地理信息与数据服务处进一次门、查多项事：检查测绘成果是否依法汇交，涉密测绘成果的保管、提供使用是否符合保密规定，地理信息数据处理是否采取安全措施。",
+		Class:      "general", DefaultRatio: "0.05", InspectorsRequired: intp(2), RequiredTags: []string{tagSurvey},
+		DepartmentCode: "CHC", JointDepartments: []string{"DLXX"},
+	},
 }
+
+// jointCounty is where the demo's departments have their own inspectors:
+// 南湖区, where docs/demo-joint.sh runs its joint batch.
+const jointCounty = "330402"
 
 func init() {
 	for i := range items {

@@ -51,7 +51,9 @@ type Report struct {
 	Inspectors  Counts
 	Conflicts   Counts
 	Contacts    Counts
-	Took        time.Duration
+	// DepartmentStaff counts inspectors made a department's own.
+	DepartmentStaff Counts
+	Took            time.Duration
 }
 
 // Added is the number of records the run wrote.
@@ -72,7 +74,7 @@ func (r Report) counts() []struct {
 		c    Counts
 	}{
 		{"departments", r.Departments}, {"check items", r.CheckItems}, {"objects", r.Objects},
-		{"inspectors", r.Inspectors}, {"conflicts", r.Conflicts}, {"contacts", r.Contacts},
+		{"inspectors", r.Inspectors}, {"conflicts", r.Conflicts}, {"contacts", r.Contacts}, {"dept. staff", r.DepartmentStaff},
 	}
 }
 
@@ -121,6 +123,7 @@ func Seed(ctx context.Context, db *sqlx.DB, opt Options) (Report, error) {
 		{"inspectors", func() (err error) { rep.Inspectors, err = seedInspectors(ctx, db, lib, d.Inspectors); return }},
 		{"conflicts", func() (err error) { rep.Conflicts, err = seedConflicts(ctx, db, lib, d.Conflicts); return }},
 		{"contacts", func() (err error) { rep.Contacts, err = seedContacts(ctx, notify.NewStore(db), d.Contacts); return }},
+		{"department staff", func() (err error) { rep.DepartmentStaff, err = seedStaff(ctx, lib, d.DepartmentStaff); return }},
 	}
 	for _, s := range steps {
 		if err := s.run(); err != nil {
@@ -168,6 +171,11 @@ func seedDepartments(ctx context.Context, db *sqlx.DB, lib *library.Store, d *Da
 			if to, ok := rename[jd]; ok {
 				it.JointDepartments[j] = to
 			}
+		}
+	}
+	for i, st := range d.DepartmentStaff {
+		if to, ok := rename[st.Department]; ok {
+			d.DepartmentStaff[i].Department = to
 		}
 	}
 	return c, nil
@@ -303,6 +311,23 @@ func seedContacts(ctx context.Context, st *notify.Store, list []notify.NewContac
 			return c, fmt.Errorf("%s %s: %w", nc.RegionCode, nc.Role, err)
 		default:
 			c.Added++
+		}
+	}
+	return c, nil
+}
+
+// seedStaff makes the listed inspectors their departments' own.
+func seedStaff(ctx context.Context, lib *library.Store, list []Staff) (Counts, error) {
+	var c Counts
+	for _, st := range list {
+		changed, err := lib.AssignDepartment(ctx, Actor, st.InspectorKey, st.Department)
+		if err != nil {
+			return c, fmt.Errorf("%s to %s: %w", st.InspectorKey, st.Department, err)
+		}
+		if changed {
+			c.Added++
+		} else {
+			c.Present++
 		}
 	}
 	return c, nil

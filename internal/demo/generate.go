@@ -60,6 +60,38 @@ type Data struct {
 	Inspectors  []library.InspectorInput
 	Conflicts   []Conflict
 	Contacts    []notify.NewContact
+	// DepartmentStaff are inspectors who belong to a department.
+	DepartmentStaff []Staff
+}
+
+// Staff makes an inspector one of a department's own.
+type Staff struct{ InspectorKey, Department string }
+
+// departmentStaff gives each department of the joint item ZR-14 its own
+// inspectors in jointCounty: that county's surveyors, half each, at most
+// three each (the rest of the county's pool belongs to no department).
+func departmentStaff(list []library.InspectorInput) []Staff {
+	var joint library.CheckItemInput
+	for _, it := range items {
+		if len(it.JointDepartments) > 0 {
+			joint = it
+		}
+	}
+	depts := append([]string{joint.DepartmentCode}, joint.JointDepartments...)
+	var surveyors []string
+	for _, in := range list {
+		if in.RegionCode == jointCounty && slices.Contains(in.Tags, tagSurvey) && in.CertificateValidUntil >= "2027" {
+			surveyors = append(surveyors, in.Key)
+		}
+	}
+	per := min(3, len(surveyors)/len(depts))
+	var out []Staff
+	for i, d := range depts {
+		for _, k := range surveyors[i*per : (i+1)*per] {
+			out = append(out, Staff{InspectorKey: k, Department: d})
+		}
+	}
+	return out
 }
 
 // place is where an object is.
@@ -212,6 +244,7 @@ func Generate(opt Options) (Data, error) {
 	d.Inspectors = inspectors(opt.Inspectors)
 	d.Conflicts = conflicts(opt.Conflicts, d.Objects, d.Inspectors)
 	d.Contacts = contacts()
+	d.DepartmentStaff = departmentStaff(d.Inspectors)
 	return d, nil
 }
 

@@ -61,7 +61,11 @@ func TestSeedFromEmpty(t *testing.T) {
 		Departments: Counts{Added: len(departments)}, CheckItems: Counts{Added: len(items)},
 		Objects: Counts{Added: DefaultObjects}, Inspectors: Counts{Added: DefaultInspectors},
 		Conflicts: Counts{Added: DefaultConflicts}, Contacts: Counts{Added: 2*len(counties) + 1},
-		Took: rep.Took,
+		DepartmentStaff: Counts{Added: len(generate(t, Options{}).DepartmentStaff)},
+		Took:            rep.Took,
+	}
+	if rep.DepartmentStaff.Added < 4 {
+		t.Errorf("%d department inspectors: the joint item needs two of each of its departments", rep.DepartmentStaff.Added)
 	}
 	if rep != want {
 		t.Fatalf("report %+v, want %+v", rep, want)
@@ -83,7 +87,7 @@ func TestSeedFromEmpty(t *testing.T) {
 	// Every record went through the stores: the change history names the
 	// demo for each (items: created, then published), and the audit
 	// chain holds every change and verifies.
-	changes := DefaultObjects + DefaultInspectors + DefaultConflicts + 2*len(items)
+	changes := DefaultObjects + DefaultInspectors + DefaultConflicts + 2*len(items) + rep.DepartmentStaff.Added
 	if got := count(t, db, `SELECT count(*) FROM library_changes WHERE actor = 'system:demo' AND source = 'demo'`); got != changes {
 		t.Errorf("%d changes by system:demo, want %d", got, changes)
 	}
@@ -108,7 +112,7 @@ func TestSeedFromEmpty(t *testing.T) {
 	again := seedDB(t, db, Options{})
 	if again.Added() != 0 || again.Objects.Present != DefaultObjects || again.Inspectors.Present != DefaultInspectors ||
 		again.CheckItems.Present != len(items) || again.Conflicts.Present != DefaultConflicts || again.Contacts.Present != 19 ||
-		again.Departments.Present != len(departments) {
+		again.Departments.Present != len(departments) || again.DepartmentStaff.Present != rep.DepartmentStaff.Added {
 		t.Errorf("second run: %+v", again)
 	}
 	if got := count(t, db, `SELECT count(*) FROM library_changes`); got != changes {
@@ -185,8 +189,11 @@ func TestSeedAroundExistingData(t *testing.T) {
 		t.Errorf("the interrupted item was not published: %+v %v", it, err)
 	}
 	// The surveying items belong to the department as it exists.
-	if got := count(t, db, `SELECT count(*) FROM check_items WHERE department_code = 'CH'`); got != 3 {
-		t.Errorf("%d items of department CH, want 3 (ZR-03, ZR-11, ZR-13)", got)
+	if got := count(t, db, `SELECT count(*) FROM check_items WHERE department_code = 'CH'`); got != 4 {
+		t.Errorf("%d items of department CH, want 4 (ZR-03, ZR-11, ZR-13, ZR-14)", got)
+	}
+	if got := count(t, db, `SELECT count(*) FROM inspectors WHERE department_code = 'CH'`); got < 2 {
+		t.Errorf("%d inspectors of department CH, want its own for the joint item", got)
 	}
 	checkMatchable(t, fromDB(t, db))
 }

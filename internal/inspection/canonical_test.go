@@ -8,8 +8,8 @@ import (
 )
 
 func TestCanonical(t *testing.T) {
-	r := Result{Code: " 发现问题经责令已改正", Method: "网络监测"}.Canonical()
-	if r.Code != "corrected" || r.Method != "online" {
+	r := Result{Code: " 发现问题经责令已改正", Method: "网络监测", FollowUpAction: "立案查处"}.Canonical()
+	if r.Code != "corrected" || r.Method != "online" || r.FollowUpAction != "case_filed" {
 		t.Errorf("canonical result = %+v", r)
 	}
 	if r := (Result{Code: "nonsense", Method: "by phone"}).Canonical(); r.Code != "nonsense" || r.Method != "by phone" {

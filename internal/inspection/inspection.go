@@ -81,6 +81,9 @@ func (r Result) Canonical() Result {
 	if m, ok := library.Methods.Canonical(r.Method); ok {
 		r.Method = m
 	}
+	if a, ok := CanonicalAction(r.FollowUpAction); ok {
+		r.FollowUpAction = a
+	}
 	return r
 }
 
@@ -196,8 +199,21 @@ type Result struct {
 	Notes  string `json:"notes,omitempty"`
 	// SuspectedCrime marks problems that amount to a suspected crime: the
 	// case must then be transferred to the judicial organs.
-	SuspectedCrime bool  `json:"suspected_crime,omitempty"`
-	EnteredBy      Actor `json:"entered_by"`
+	SuspectedCrime bool `json:"suspected_crime,omitempty"`
+	// FollowUpAction is the measure decided for problems found (one of
+	// FollowUpActions); its kind sets the follow-up's completion deadline.
+	// Empty: order_correction, the usual measure.
+	FollowUpAction string `json:"follow_up_action,omitempty"`
+	EnteredBy      Actor  `json:"entered_by"`
+}
+
+// PlannedAction is the follow-up measure r plans: the one it names, or
+// order_correction (责令改正).
+func (r Result) PlannedAction() string {
+	if r.FollowUpAction == "" {
+		return "order_correction"
+	}
+	return r.FollowUpAction
 }
 
 // CheckResult validates a result entry for an object of county inspected
@@ -210,6 +226,13 @@ func CheckResult(r Result, county string, team []string) error {
 	}
 	if library.Methods.Chinese(r.Method) == "" {
 		ps = append(ps, fault.Problem{Field: "method", Message: "unknown inspection method " + quote(r.Method) + "; known: " + strings.Join(library.Methods.Codes(), ", ")})
+	}
+	switch {
+	case r.FollowUpAction == "":
+	case ActionChinese(r.FollowUpAction) == "":
+		ps = append(ps, fault.Problem{Field: "follow_up_action", Message: "unknown follow-up action " + quote(r.FollowUpAction) + "; known: " + codes(FollowUpActions)})
+	case !FindsProblem(r.Code):
+		ps = append(ps, fault.Problem{Field: "follow_up_action", Message: "result " + quote(r.Code) + " found no problem and takes no follow-up action"})
 	}
 	ps = AppendText(ps, "notes", r.Notes, 4000)
 	if err := checkActor(r.EnteredBy, county, team); err != nil {
@@ -328,6 +351,7 @@ var DutyNames = map[string]string{
 	"matching":          "执法检查人员随机匹配",
 	"inspection":        "检查",
 	"result_entry":      "检查结果录入",
+	"follow_up":         "后续监管",
 	"follow_up_entry":   "后续监管结果录入",
 	"publication":       "检查结果公示",
 	"judicial_transfer": "移送司法机关",

@@ -157,6 +157,9 @@ func checkItem(ctx context.Context, q sqlx.QueryerContext, in CheckItemInput, to
 	c.Content = p.text("content", in.Content)
 	c.Class = p.vocab("class", ItemClasses, in.Class, "")
 	c.DefaultRatio = p.ratio("default_ratio", in.DefaultRatio)
+	if c.Class == "general" && AboveGeneralCap(c.DefaultRatio) {
+		p.add("default_ratio", "%s is above the cap of general items (一般检查事项), %s; only a key item (重点检查事项) may be drawn at a higher ratio", c.DefaultRatio, GeneralRatioCap)
+	}
 	c.FrequencyPerYear = 1
 	if in.FrequencyPerYear != nil {
 		if c.FrequencyPerYear = *in.FrequencyPerYear; c.FrequencyPerYear < 1 || c.FrequencyPerYear > 12 {

@@ -339,3 +339,30 @@ func (s *Store) Inspectors(ctx context.Context, f Filter) (list []Inspector, nex
 	}
 	return list, next, nil
 }
+
+// AssignDepartment makes an inspector one of a department's own (处室):
+// a joint check (联合检查) matches each department over its own inspectors.
+// It reports whether the inspector changed; the change is recorded.
+func (s *Store) AssignDepartment(ctx context.Context, by Actor, inspectorKey, department string) (bool, error) {
+	var changed bool
+	err := s.write(ctx, by, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE inspectors SET department_code = $2, row_version = row_version + 1, updated_at = now()
+			WHERE key = $1 AND department_code IS DISTINCT FROM $2`, inspectorKey, department)
+		if err != nil {
+			return fmt.Errorf("assign inspector %s to department %s: %w", inspectorKey, department, err)
+		}
+		n, _ := res.RowsAffected()
+		changed = n > 0
+		if n == 0 {
+			var exists bool
+			if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM inspectors WHERE key = $1)`, inspectorKey); err != nil {
+				return err
+			}
+			if !exists {
+				return fault.New(fault.NotFound, "there is no inspector %s", inspectorKey)
+			}
+		}
+		return nil
+	})
+	return changed, err
+}

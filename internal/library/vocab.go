@@ -3,7 +3,10 @@
 // directory, each change kept with who made it.
 package library
 
-import "strings"
+import (
+	"math/big"
+	"strings"
+)
 
 // A Vocabulary is a closed set of canonical codes (used by the API, exports
 // and the database) with the Chinese terms that imports also accept.
@@ -64,3 +67,23 @@ var (
 		"on_site", "实地检查|现场检查|现场", "written", "书面检查|书面", "online", "网络监测|网络",
 		"commissioned", "委托专业机构|委托", "testing", "检验检测", "other_authority", "行政部门检查结果或专业意见")
 )
+
+// GeneralRatioCap is the highest ratio of a general item (一般检查事项):
+// its default ratio, and a batch's ratio set for the item as a whole, may
+// not exceed it; a key item (重点检查事项) has no cap, and the raised
+// ratios of high-risk or poorly rated strata are differentiated
+// supervision, not the item's ratio. 30% is the highest ratio DOMAIN.md
+// names (one province's high-risk rate).
+const GeneralRatioCap = "0.3"
+
+// AboveGeneralCap reports whether ratio (a decimal) exceeds
+// GeneralRatioCap; a ratio that does not parse is not above it (its own
+// check names it).
+func AboveGeneralCap(ratio string) bool {
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(ratio))
+	if !ok {
+		return false
+	}
+	limit, _ := new(big.Rat).SetString(GeneralRatioCap)
+	return r.Cmp(limit) > 0
+}

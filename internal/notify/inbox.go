@@ -44,6 +44,7 @@ func (s *Store) Inbox(ctx context.Context, f InboxFilter, after *InboxCursor, li
 		ID         string    `db:"id"`
 		Kind       string    `db:"kind"`
 		RegionCode string    `db:"region_code"`
+		RegionName string    `db:"region_name"`
 		Role       string    `db:"role"`
 		Subject    string    `db:"subject"`
 		Body       string    `db:"body"`
@@ -56,7 +57,8 @@ func (s *Store) Inbox(ctx context.Context, f InboxFilter, after *InboxCursor, li
 		at, afterID = &after.CreatedAt, after.ID
 	}
 	err := s.db.SelectContext(ctx, &rows, `
-		SELECT id, kind, region_code, role, subject, body, payload, created_at
+		SELECT id, kind, region_code, coalesce((SELECT name FROM regions WHERE code = region_code), '') AS region_name,
+		       role, subject, body, payload, created_at
 		  FROM notifications
 		 WHERE ($1 = '' OR region_code = $1 OR payload->>'county' = $1)
 		   AND ($2 = '' OR role = $2) AND ($3 = '' OR kind = $3) AND ($4 = '' OR payload->>'batch_id' = $4)
@@ -72,7 +74,7 @@ func (s *Store) Inbox(ctx context.Context, f InboxFilter, after *InboxCursor, li
 	index := map[string]int{}
 	ids := make([]string, 0, len(rows))
 	for _, r := range rows {
-		n := Sent{Notification: Notification{ID: r.ID, Kind: r.Kind, RegionCode: r.RegionCode, Role: r.Role,
+		n := Sent{Notification: Notification{ID: r.ID, Kind: r.Kind, RegionCode: r.RegionCode, RegionName: r.RegionName, Role: r.Role,
 			Subject: r.Subject, Body: r.Body}, CreatedAt: r.CreatedAt, Deliveries: []Delivery{}}
 		if err := json.Unmarshal(r.Payload, &n.Payload); err != nil {
 			return nil, fmt.Errorf("notify: payload of %s: %w", r.ID, err)

@@ -70,6 +70,8 @@ type Notification struct {
 	ID         string `json:"id"`
 	Kind       string `json:"kind"`
 	RegionCode string `json:"region_code"`
+	// RegionName is the region's name, beside its code (set by Named).
+	RegionName string `json:"region_name,omitempty"`
 	Role       string `json:"role"`
 	// Subject and Body are for the people reading them: in Chinese.
 	Subject string `json:"subject"`

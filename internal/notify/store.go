@@ -87,6 +87,7 @@ const contactFrom = ` FROM contacts c JOIN regions r ON r.code = c.region_code`
 // once (fault.Invalid, by field); the same active contact twice is a
 // fault.Conflict.
 func (s *Store) AddContact(ctx context.Context, in NewContact, actor string) (Contact, error) {
+	in = in.canonical()
 	in.Address = robotAddress(in.Channel, in.Address)
 	if in.Delivery == "" {
 		in.Delivery = DeliveryImmediate

@@ -28,10 +28,12 @@ type Progress struct {
 // passed deadline by duty; the county workflows report the same
 // (workflows.CountyProgress), with their phase.
 type CountyProgress struct {
-	County  string                   `json:"county"`
-	Phase   string                   `json:"phase"`
-	Objects int                      `json:"objects"`
-	Stages  map[inspection.Stage]int `json:"stages"`
+	County string `json:"county"`
+	// CountyName is the county's name beside its code (合计 for the total).
+	CountyName string                   `json:"county_name"`
+	Phase      string                   `json:"phase"`
+	Objects    int                      `json:"objects"`
+	Stages     map[inspection.Stage]int `json:"stages"`
 	// Overdue counts objects with a passed deadline, by duty.
 	Overdue map[string]int `json:"overdue"`
 	Done    bool           `json:"done"`
@@ -66,6 +68,14 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 	}
 	p.Phase = BatchPhase(p.State)
 	p.Total.Phase, p.Total.Done = p.Phase, p.Phase == "archived"
+	p.Total.CountyName = "合计"
+	names, err := s.regionNames(ctx)
+	if err != nil {
+		return p, fmt.Errorf("progress of %s: %w", batchID, err)
+	}
+	for i := range p.Counties {
+		p.Counties[i].CountyName = names[p.Counties[i].County]
+	}
 	return p, nil
 }
 
@@ -150,7 +160,9 @@ type Lapse struct {
 	BatchID         string  `json:"batch_id" db:"batch_id"`
 	ObjectKey       string  `json:"object_key" db:"object_key"`
 	County          string  `json:"county" db:"county_code"`
+	CountyName      string  `json:"county_name" db:"county_name"`
 	Duty            string  `json:"duty" db:"duty"`
+	DutyName        string  `json:"duty_name" db:"-"`
 	Due             string  `json:"due" db:"due"`
 	DetectedAt      string  `json:"detected_at" db:"detected_at"`
 	ResolvedOn      *string `json:"resolved_on" db:"resolved_on"`
@@ -167,13 +179,32 @@ type LedgerFilter struct {
 func (s *Service) Lapses(ctx context.Context, f LedgerFilter, afterID int64, limit int) ([]Lapse, error) {
 	list := []Lapse{}
 	err := s.db.SelectContext(ctx, &list, `
-		SELECT id, batch_id, object_key, county_code, duty, due::text AS due, detected_at::text AS detected_at,
-		       resolved_on::text AS resolved_on, working_days_late
+		SELECT id, batch_id, object_key, county_code, coalesce((SELECT name FROM regions WHERE code = county_code), '') AS county_name,
+		       duty, due::text AS due, detected_at::text AS detected_at, resolved_on::text AS resolved_on, working_days_late
 		FROM accountability
 		WHERE id > $1 AND ($2 = '' OR batch_id = $2) AND ($3 = '' OR county_code = $3) AND ($4 = '' OR duty = $4)
 		ORDER BY id LIMIT $5`, afterID, f.BatchID, f.County, f.Duty, limit)
 	if err != nil {
 		return nil, fmt.Errorf("accountability ledger: %w", err)
 	}
+	for i := range list {
+		list[i].DutyName = inspection.DutyNames[list[i].Duty]
+	}
 	return list, nil
+}
+
+// regionNames maps every region code to its name (a few dozen rows).
+func (s *Service) regionNames(ctx context.Context) (map[string]string, error) {
+	var rows []struct {
+		Code string `db:"code"`
+		Name string `db:"name"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT code, name FROM regions`); err != nil {
+		return nil, fmt.Errorf("region names: %w", err)
+	}
+	names := make(map[string]string, len(rows))
+	for _, r := range rows {
+		names[r.Code] = r.Name
+	}
+	return names, nil
 }
