@@ -148,7 +148,7 @@ func TestAuditTrailNeedsAuditorOrAdmin(t *testing.T) {
 		}
 	}
 	// Through the full handler, no token is a 401.
-	full := NewHandler(Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	full := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	if rec := do(full, "GET", "/api/v1/audit", nil); rec.Code != 401 {
 		t.Errorf("no token: %d %s", rec.Code, rec.Body)
 	}
