@@ -1,12 +1,21 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
+	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
 // testHandler is the handler every API test calls: NewHandler behind the
@@ -33,4 +42,108 @@ func testEngine(t testing.TB, d Deps) *gin.Engine {
 		t.Fatalf("NewHandler returns %T, not *gin.Engine", h)
 	}
 	return e
+}
+
+// TestContractCatchesADrift runs a real route against a copy of
+// api/openapi.json in which one field of its answer has another type: the
+// check must report it, so that it cannot pass silently.
+func TestContractCatchesADrift(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	principal := doc["components"].(map[string]any)["schemas"].(map[string]any)["Principal"].(map[string]any)
+	principal["properties"].(map[string]any)["subject"] = map[string]any{"type": "integer"}
+	drifted, _ := json.Marshal(doc)
+	h := testEngine(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	for _, c := range []struct {
+		doc  []byte
+		want bool
+	}{{openAPIDocument, false}, {drifted, true}} {
+		rt := &reports{}
+		rec := do(apicontract.WrapDoc(rt, c.doc, h), "GET", "/api/v1/me", bearer("coordinator"))
+		if rec.Code != 200 {
+			t.Fatalf("GET /api/v1/me: %d %s", rec.Code, rec.Body)
+		}
+		if got := len(rt.errs) > 0; got != c.want {
+			t.Errorf("drifted %v: reports %q", c.want, rt.errs)
+		}
+	}
+}
+
+type reports struct{ errs []string }
+
+func (r *reports) Helper()                      {}
+func (r *reports) Errorf(f string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(f, args...)) }
+func (r *reports) Fatalf(f string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(f, args...)) }
+
+// TestOpenAPIDescribesEveryBody: no request body is a bare object, and
+// every 2xx JSON answer has a schema that says something.
+func TestOpenAPIDescribesEveryBody(t *testing.T) {
+	doc := loadOpenAPI(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			what := method + " " + path + " (" + op.OperationID + ")"
+			if rb := op.RequestBody; rb != nil {
+				for ct, mt := range rb.Value.Content {
+					if ct == "multipart/form-data" {
+						continue
+					}
+					if mt.Schema == nil || mt.Schema.Value == nil || len(mt.Schema.Value.Properties) == 0 {
+						t.Errorf("%s: the %s request body has no properties", what, ct)
+					}
+				}
+			}
+			for code, resp := range op.Responses.Map() {
+				if !strings.HasPrefix(code, "2") || resp.Value == nil {
+					continue
+				}
+				for ct, mt := range resp.Value.Content {
+					if !strings.Contains(ct, "json") {
+						continue
+					}
+					s := mt.Schema
+					if s == nil || s.Value == nil {
+						t.Errorf("%s %s: %s has no schema", what, code, ct)
+						continue
+					}
+					v := s.Value
+					if len(v.Properties) == 0 && len(v.AnyOf) == 0 && v.Description == "" {
+						t.Errorf("%s %s: %s is a bare schema", what, code, ct)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestEveryTestHandlerIsChecked: the tests of the repository build the
+// API only through constructors that put it behind the contract check.
+func TestEveryTestHandlerIsChecked(t *testing.T) {
+	allowed := map[string]bool{"api/contract_test.go": true,
+		// The benchmark measures the handler's own latency.
+		"bench/console/dashboard_test.go": true}
+	err := filepath.WalkDir("..", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		rel, _ := filepath.Rel("..", p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if !strings.Contains(line, "NewHandler(") || allowed[filepath.ToSlash(rel)] || strings.Contains(line, "apicontract.") {
+				continue
+			}
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			t.Errorf("%s:%d builds the API without the contract check (use testHandler, or apicontract.Wrap): %s", rel, i+1, strings.TrimSpace(line))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
