@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,6 +215,7 @@ func (c *checker) check(r *http.Request, body []byte, rec *httptest.ResponseReco
 		}
 		return "the route is not in the document, yet it is answered " + strconv.Itoa(status) + " " + ct
 	}
+	seen(op.OperationID, status)
 	rt := &routers.Route{Spec: c.doc, Path: path, PathItem: item, Method: r.Method, Operation: op}
 	// The request as the handler read it.
 	req := r.Clone(context.Background())
@@ -264,6 +266,25 @@ func (c *checker) check(r *http.Request, body []byte, rec *httptest.ResponseReco
 		return "the response does not match the document: " + err.Error()
 	}
 	return ""
+}
+
+var seenMu sync.Mutex
+
+// seen appends "operationId status" to the file APICONTRACT_SEEN names, if
+// any: which operations and answers the tests exercised.
+func seen(op string, status int) {
+	name := os.Getenv("APICONTRACT_SEEN")
+	if name == "" {
+		return
+	}
+	seenMu.Lock()
+	defer seenMu.Unlock()
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %d\n", op, status)
 }
 
 func keys(c openapi3.Content) []string {
