@@ -132,7 +132,13 @@ func TestEveryTestHandlerIsChecked(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for i, line := range strings.Split(string(b), "\n") {
+		lines := strings.Split(string(b), "\n")
+		for i, line := range lines {
+			// An area's routes on an engine of its own are checked too.
+			if strings.HasPrefix(rel, "api"+string(filepath.Separator)) && strings.Contains(line, "gin.New()") &&
+				!strings.Contains(line, "// not an API route") && !strings.Contains(strings.Join(lines[i:min(i+25, len(lines))], "\n"), "checked(t, ") {
+				t.Errorf("%s:%d builds routes without the contract check (return checked(t, r)): %s", rel, i+1, strings.TrimSpace(line))
+			}
 			if !strings.Contains(line, "NewHandler(") || allowed[filepath.ToSlash(rel)] || strings.Contains(line, "apicontract.") {
 				continue
 			}
