@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -117,6 +118,24 @@ func TestOpenAPIDescribesEveryBody(t *testing.T) {
 	}
 }
 
+// TestOpenAPIExamplesAreValid: each example of a schema is an instance of
+// it, so that a caller copying one sends a valid body.
+func TestOpenAPIExamplesAreValid(t *testing.T) {
+	doc := loadOpenAPI(t)
+	n := 0
+	for name, s := range doc.Components.Schemas {
+		for i, ex := range s.Value.Examples {
+			n++
+			if err := s.Value.VisitJSON(ex, openapi3.EnableJSONSchema2020()); err != nil {
+				t.Errorf("example %d of %s: %v", i, name, err)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("%d examples, want one for each request body at least", n)
+	}
+}
+
 // TestEveryTestHandlerIsChecked: the tests of the repository build the
 // API only through constructors that put it behind the contract check.
 func TestEveryTestHandlerIsChecked(t *testing.T) {
@@ -138,6 +157,10 @@ func TestEveryTestHandlerIsChecked(t *testing.T) {
 			if strings.HasPrefix(rel, "api"+string(filepath.Separator)) && strings.Contains(line, "gin.New()") &&
 				!strings.Contains(line, "// not an API route") && !strings.Contains(strings.Join(lines[i:min(i+25, len(lines))], "\n"), "checked(t, ") {
 				t.Errorf("%s:%d builds routes without the contract check (return checked(t, r)): %s", rel, i+1, strings.TrimSpace(line))
+			}
+			// A live system of the CLI's tests (serve with the API role).
+			if strings.HasPrefix(rel, filepath.Join("cmd", "spotcheck")) && strings.Contains(line, "serve(sctx") && !strings.Contains(line, "contractChecked(") {
+				t.Errorf("%s:%d serves the API without the contract check (pass contractChecked(t, roles{…})): %s", rel, i+1, strings.TrimSpace(line))
 			}
 			if !strings.Contains(line, "NewHandler(") || allowed[filepath.ToSlash(rel)] || strings.Contains(line, "apicontract.") {
 				continue
