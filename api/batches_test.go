@@ -32,7 +32,7 @@ func newBatchHandler(t *testing.T, db *sqlx.DB) http.Handler {
 	r.Use(requestID())
 	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-test"}, log: zap.NewNop()}
 	s.batchRoutes(r.Group("/api/v1", s.authenticate()), r.Group("/public"))
-	return r
+	return checked(t, r)
 }
 
 // drawFixture stores a published item and n objects of it over four risk

@@ -16,7 +16,7 @@ import (
 // newDBHandler is the API on the package's test database.
 func newDBHandler(t *testing.T) http.Handler {
 	t.Helper()
-	return asAdmin(NewHandler(Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))
+	return asAdmin(testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))
 }
 
 // sendJSON sends body as the request body with headers given as name,

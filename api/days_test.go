@@ -47,7 +47,7 @@ func TestDateRulesOnFixedDays(t *testing.T) {
 			if !ok {
 				t.Fatalf("no expectation for %s", day.Name)
 			}
-			h := NewHandler(Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{},
+			h := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{},
 				Temporal: testTemporal(t), TaskQueue: "api-days-test", Now: testenv.Clock(day.Now)})
 			today := workday.DateOf(day.Now)
 

@@ -41,7 +41,7 @@ type apiClient struct {
 
 func newLibraryClient(t *testing.T) apiClient {
 	t.Helper()
-	return apiClient{t: t, h: asAdmin(NewHandler(Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
+	return apiClient{t: t, h: asAdmin(testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
 }
 
 // call sends body (a string is sent as is, anything else as JSON) with

@@ -78,7 +78,7 @@ func newMatchHandler(t *testing.T, db *sqlx.DB) http.Handler {
 		}
 		s.fail(c, err)
 	})
-	return r
+	return checked(t, r)
 }
 
 func TestMatchProofAPI(t *testing.T) {

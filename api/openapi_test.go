@@ -32,21 +32,22 @@ func loadOpenAPI(t testing.TB) *openapi3.T {
 	return doc
 }
 
-// fullHandler is NewHandler with every dependency the routes use.
-func fullHandler(t *testing.T) *gin.Engine {
+// fullHandler is the checked handler (testHandler) with every dependency
+// the routes use.
+func fullHandler(t *testing.T) http.Handler {
 	t.Helper()
 	return fullHandlerOn(t, testenv.DB(t))
 }
 
-func fullHandlerOn(t testing.TB, db *sqlx.DB) *gin.Engine {
+func fullHandlerOn(t testing.TB, db *sqlx.DB) http.Handler {
 	t.Helper()
-	h := NewHandler(Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{},
+	return checked(t, fullEngineOn(t, db))
+}
+
+func fullEngineOn(t testing.TB, db *sqlx.DB) *gin.Engine {
+	t.Helper()
+	return testEngine(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{},
 		Temporal: testTemporal(t), TaskQueue: "api-scope-test"})
-	e, ok := h.(*gin.Engine)
-	if !ok {
-		t.Fatalf("NewHandler returns %T, not *gin.Engine", h)
-	}
-	return e
 }
 
 // TestOpenAPICoversEveryRoute is the guard of api/openapi.json: it is a
@@ -68,7 +69,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		}
 	}
 	registered := map[string]bool{}
-	for _, r := range fullHandler(t).Routes() {
+	for _, r := range fullEngineOn(t, testenv.DB(t)).Routes() {
 		registered[r.Method+" "+ginToOpenAPI(r.Path)] = true
 	}
 	for _, k := range slices.Sorted(maps.Keys(registered)) {

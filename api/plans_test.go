@@ -22,9 +22,10 @@ func TestPlanAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
+	e := gin.New()
 	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-plan-test"}, log: zap.NewNop()}
-	s.planRoutes(r.Group("/api/v1", s.authenticate()), r.Group("/public"))
+	s.planRoutes(e.Group("/api/v1", s.authenticate()), e.Group("/public"))
+	r := checked(t, e)
 	id := "P" + sfx
 	// Next year's plan, so that its dates stay in the future whenever the
 	// test runs.

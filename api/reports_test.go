@@ -112,7 +112,7 @@ func cellInt(t *testing.T, row []string, i int) int {
 
 func TestReportsInExcelShowTheAPIFigures(t *testing.T) {
 	batch := seedReportYear(t)
-	h := NewHandler(Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	h := testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	coordinator := map[string]string{"Authorization": "Bearer coordinator"}
 	get := func(path string, hdr map[string]string, want int) []byte {
 		t.Helper()

@@ -16,8 +16,8 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
-func newTestHandler(ready map[string]Checker) http.Handler {
-	return NewHandler(Deps{Log: zap.NewNop(), Registry: prometheus.NewRegistry(), Ready: ready, Version: "test"})
+func newTestHandler(t testing.TB, ready map[string]Checker) http.Handler {
+	return testHandler(t, Deps{Log: zap.NewNop(), Registry: prometheus.NewRegistry(), Ready: ready, Version: "test"})
 }
 
 func do(h http.Handler, method, path string, hdr map[string]string) *httptest.ResponseRecorder {
@@ -31,7 +31,7 @@ func do(h http.Handler, method, path string, hdr map[string]string) *httptest.Re
 }
 
 func TestUnknownRouteIsAProblem(t *testing.T) {
-	rec := do(newTestHandler(nil), "GET", "/api/v1/nothing", map[string]string{"X-Request-ID": "abc-123"})
+	rec := do(newTestHandler(t, nil), "GET", "/api/v1/nothing", map[string]string{"X-Request-ID": "abc-123"})
 	if rec.Code != 404 {
 		t.Fatalf("status %d", rec.Code)
 	}
@@ -51,14 +51,14 @@ func TestUnknownRouteIsAProblem(t *testing.T) {
 }
 
 func TestMethodNotAllowed(t *testing.T) {
-	rec := do(newTestHandler(nil), "POST", "/healthz", nil)
+	rec := do(newTestHandler(t, nil), "POST", "/healthz", nil)
 	if rec.Code != 405 || !strings.Contains(rec.Body.String(), "POST is not allowed") {
 		t.Errorf("%d %s", rec.Code, rec.Body)
 	}
 }
 
 func TestRequestIDGeneratedWhenAbsentOrInsane(t *testing.T) {
-	h := newTestHandler(nil)
+	h := newTestHandler(t, nil)
 	for _, id := range []string{"", "has space", strings.Repeat("x", 65)} {
 		rec := do(h, "GET", "/healthz", map[string]string{"X-Request-ID": id})
 		got := rec.Header().Get("X-Request-ID")
@@ -71,17 +71,17 @@ func TestRequestIDGeneratedWhenAbsentOrInsane(t *testing.T) {
 func TestReadyz(t *testing.T) {
 	ok := CheckFunc(func(context.Context) error { return nil })
 	bad := CheckFunc(func(context.Context) error { return errors.New("connection refused") })
-	if rec := do(newTestHandler(map[string]Checker{"database": ok, "temporal": ok}), "GET", "/readyz", nil); rec.Code != 200 {
+	if rec := do(newTestHandler(t, map[string]Checker{"database": ok, "temporal": ok}), "GET", "/readyz", nil); rec.Code != 200 {
 		t.Errorf("all ok: %d", rec.Code)
 	}
-	rec := do(newTestHandler(map[string]Checker{"database": ok, "temporal": bad}), "GET", "/readyz", nil)
+	rec := do(newTestHandler(t, map[string]Checker{"database": ok, "temporal": bad}), "GET", "/readyz", nil)
 	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "connection refused") {
 		t.Errorf("temporal down: %d %s", rec.Code, rec.Body)
 	}
 }
 
 func TestMetricsCountRoutesNotPaths(t *testing.T) {
-	h := newTestHandler(nil)
+	h := newTestHandler(t, nil)
 	do(h, "GET", "/healthz", nil)
 	do(h, "GET", "/no/such/1", nil)
 	body := do(h, "GET", "/metrics", nil).Body.String()
@@ -94,9 +94,9 @@ func TestMetricsCountRoutesNotPaths(t *testing.T) {
 }
 
 func TestPanicBecomesProblem(t *testing.T) {
-	h := newTestHandler(nil)
-	h.(*gin.Engine).GET("/boom", func(*gin.Context) { panic("bug") })
-	rec := do(h, "GET", "/boom", nil)
+	e := testEngine(t, Deps{Log: zap.NewNop(), Registry: prometheus.NewRegistry()})
+	e.GET("/boom", func(*gin.Context) { panic("bug") })
+	rec := do(checked(t, e), "GET", "/boom", nil)
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "request ID") {
 		t.Errorf("%d %s", rec.Code, rec.Body)
 	}
@@ -105,7 +105,7 @@ func TestPanicBecomesProblem(t *testing.T) {
 // The authenticated API is limited per principal (bursts of three times
 // the rate), apart from the public one, and its answers are never cached.
 func TestPrincipalRateLimitAndNoStore(t *testing.T) {
-	h := NewHandler(Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}, APIRateLimit: 1})
+	h := testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}, APIRateLimit: 1})
 	var codes []int
 	for range 4 {
 		rec := do(h, "GET", "/api/v1/me", bearer("coordinator"))

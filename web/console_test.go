@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/api"
+	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/browsertest"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
@@ -53,10 +54,10 @@ func consoleSystem(t *testing.T, with ...func(*web.Console) *web.Console) *syste
 	for _, w := range with {
 		console = w(console)
 	}
-	h := api.NewHandler(api.Deps{Log: zap.NewNop(), DB: s.db, Registry: prometheus.NewRegistry(), Now: clock,
+	h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: s.db, Registry: prometheus.NewRegistry(), Now: clock,
 		Auth:    auth.NewAuthenticator(s.db, nil).WithSessions(sessions),
 		Pages:   web.New(disclosure.New(s.db), zap.NewNop()).WithClock(clock),
-		Console: console})
+		Console: console}))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s.url, s.handler = srv.URL, h

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/api"
+	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
 	"github.com/spotcheck-gov/spotcheck/internal/browsertest"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -224,8 +225,8 @@ func shot(t *testing.T, b *browsertest.Browser, name string) {
 // The public rate limit counts the pages with /public.
 func TestPortalRateLimit(t *testing.T) {
 	db := testenv.DB(t)
-	h := api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), PublicRateLimit: 1,
-		Pages: web.New(disclosure.New(db), zap.NewNop())})
+	h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), PublicRateLimit: 1,
+		Pages: web.New(disclosure.New(db), zap.NewNop())}))
 	codes := map[int]int{}
 	for _, p := range []string{"/verify", "/public/check-items", "/verify", "/verify", "/public/check-items"} {
 		rec := httptest.NewRecorder()

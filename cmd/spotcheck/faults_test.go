@@ -101,7 +101,7 @@ func TestFaultsChangeNothing(t *testing.T) {
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)), roles{api: true}, ln, nil)
+		served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)), contractChecked(t, roles{api: true}), ln, nil)
 	}()
 	t.Cleanup(func() { stop(); <-served })
 	w := &workerProcess{t: t, env: append(os.Environ(), "SPOTCHECK_TEST_RUN_MAIN=1", "LOG_LEVEL=error",

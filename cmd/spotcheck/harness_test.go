@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -47,10 +48,19 @@ func startSystem(t *testing.T, ctx context.Context, queue string, r roles) *live
 	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TaskQueue = testenv.RuntimeURL(s.dbURL), s.temporal, queue
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), r, ln, nil) }()
+	go func() {
+		served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), contractChecked(t, r), ln, nil)
+	}()
 	t.Cleanup(func() { stop(); <-served })
 	s.base = "http://" + ln.Addr().String()
 	return s
+}
+
+// contractChecked is r with the API behind the check of each request and
+// response against the document it serves (internal/apicontract).
+func contractChecked(t *testing.T, r roles) roles {
+	r.checkAPI = func(h http.Handler) http.Handler { return apicontract.Wrap(t, h) }
+	return r
 }
 
 // ensureCalendar gives this year and the next a holiday schedule when the

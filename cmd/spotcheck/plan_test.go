@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/api"
+	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/demo"
@@ -162,8 +163,8 @@ func TestTestPlanOnFixedDays(t *testing.T) {
 				t.Fatalf("testPlan makes a plan of %d at %s, where none can be valid", year, day.Now)
 			}
 			body["id"] = testenv.UniqueID("PLDAY")
-			h := api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(),
-				Auth: auth.NewAuthenticator(db, nil), Now: testenv.Clock(day.Now)})
+			h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(),
+				Auth: auth.NewAuthenticator(db, nil), Now: testenv.Clock(day.Now)}))
 			raw, _ := json.Marshal(body)
 			req := httptest.NewRequest("POST", "/api/v1/plans", bytes.NewReader(raw))
 			req.Header.Set("Authorization", "Bearer "+key)

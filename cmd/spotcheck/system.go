@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -36,6 +37,9 @@ import (
 type roles struct {
 	api, worker, migrate, seedDemo bool
 	runtimeURL                     string
+	// checkAPI, when set, wraps the API handler: the tests hold every
+	// exchange of a live system to api/openapi.json (internal/apicontract).
+	checkAPI func(http.Handler) http.Handler
 }
 
 // parseFlags registers the settings on a flag set named for the command and
@@ -167,6 +171,9 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
 			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit, APIRateLimit: cfg.APIRateLimit,
 			Pages: web.New(disclosure.New(db), log), Console: console})
+		if r.checkAPI != nil {
+			h = r.checkAPI(h)
+		}
 		go idempotency.NewStore(db).SweepEvery(ctx, time.Hour, log)
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
 	} else if cfg.WorkerHTTPAddr != "" {

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/api"
+	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/draw"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -168,7 +169,7 @@ func TestVerifyDrawServedProof(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry()}))
+	srv := httptest.NewServer(apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry()})))
 	defer srv.Close()
 	proofURL := srv.URL + "/public/batches/" + id + "/draw-proof"
 	popURL := srv.URL + "/public/batches/" + id + "/population.tsv"
