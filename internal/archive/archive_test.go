@@ -100,8 +100,8 @@ func TestSummaryThenSeal(t *testing.T) {
 		}
 	}
 	tasks, _ := c.FileContent(ctx, "AR-1", "tasks.csv")
-	if !strings.Contains(string(tasks), "K1,330402,closed,I1;I2") {
-		t.Errorf("tasks.csv = %s", tasks)
+	if !strings.Contains(string(tasks), "K1,330402,closed,I1;I2") || !strings.Contains(string(tasks), ",county_name,") || !strings.Contains(string(tasks), ",南湖区,") {
+		t.Errorf("tasks.csv (the county's name beside its code) = %s", tasks)
 	}
 	if _, err := c.DB.Exec(`UPDATE batch_archive_files SET content = 'x' WHERE batch_id = 'AR-1'`); err == nil {
 		t.Error("a sealed file was changed")
