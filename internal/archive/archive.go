@@ -34,6 +34,7 @@ type Closer struct {
 // CountySummary is one county's figures in a batch summary.
 type CountySummary struct {
 	County          string `json:"county" db:"county_code"`
+	CountyName      string `json:"county_name" db:"county_name"`
 	Drawn           int    `json:"drawn" db:"drawn"`
 	Inspected       int    `json:"inspected" db:"inspected"`
 	ProblemsFound   int    `json:"problems_found" db:"problems_found"`
@@ -76,7 +77,7 @@ func (c *Closer) PublishSummary(ctx context.Context, batchID string) error {
 		}
 		var counties []CountySummary
 		err := tx.SelectContext(ctx, &counties, `
-			SELECT t.county_code,
+			SELECT t.county_code, coalesce((SELECT name FROM regions WHERE code = t.county_code), '') AS county_name,
 			       count(*) AS drawn,
 			       count(*) FILTER (WHERE t.inspected_on IS NOT NULL) AS inspected,
 			       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM results r WHERE r.batch_id = t.batch_id AND r.object_key = t.object_key

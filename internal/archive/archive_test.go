@@ -61,7 +61,7 @@ func TestSummaryThenSeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Counties) != 2 || s.Counties[0].County != "330402" || s.Counties[0].ProblemsFound != 1 || s.Counties[0].Published != 1 ||
+	if len(s.Counties) != 2 || s.Counties[0].County != "330402" || s.Counties[0].CountyName != "南湖区" || s.Counties[0].ProblemsFound != 1 || s.Counties[0].Published != 1 ||
 		s.Counties[1].Overdue != 1 {
 		t.Errorf("summary = %+v", s)
 	}
