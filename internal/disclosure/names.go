@@ -15,7 +15,7 @@ import (
 func (s *Store) WithCodes(ctx context.Context, q ResultQuery) (ResultQuery, error) {
 	for _, f := range []struct {
 		field, query, what string
-		v               *string
+		v                  *string
 	}{
 		{"county", `SELECT code FROM regions WHERE code = $1 OR name = $1 ORDER BY code`, "县（市、区）", &q.County},
 		{"department", `SELECT code FROM departments WHERE code = $1 OR name = $1 ORDER BY code`, "部门", &q.Department},
