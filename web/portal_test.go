@@ -196,6 +196,8 @@ func TestPortal(t *testing.T) {
 			{"/results?year=abc", 400, "年度应为"},
 			{"/results?nope=1", 400, "本页没有参数"},
 			{"/results?result=maybe", 400, "检查结果“maybe”不存在"},
+			{"/results?county=" + url.QueryEscape("火星县"), 400, "县（市、区）“火星县”不存在"},
+			{"/results/export?format=csv&department=" + url.QueryEscape("不存在的处"), 400, "部门“不存在的处”不存在"},
 			{"/results?after=garbage", 400, "翻页参数有误"},
 			{"/results/export?format=pdf", 400, "下载格式应为 csv 或 xlsx"},
 			{"/plans?year=1999", 400, "年度应为"},
@@ -209,6 +211,14 @@ func TestPortal(t *testing.T) {
 			if resp.StatusCode != c.status || !strings.Contains(body, c.says) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 				t.Errorf("%s: %d %s, want %d saying %q", c.path, resp.StatusCode, resp.Header.Get("Content-Type"), c.status, c.says)
 			}
+		}
+	})
+
+	t.Run("filters take names", func(t *testing.T) {
+		_, byCode := httpGet(t, s.url+"/results/export?format=csv&county=330402")
+		resp, byName := httpGet(t, s.url+"/results/export?format=csv&county="+url.QueryEscape("南湖区"))
+		if resp.StatusCode != 200 || byName != byCode || !strings.Contains(byName, "南湖区") {
+			t.Errorf("results of 南湖区 by name: %d\n%s\nby code:\n%s", resp.StatusCode, byName, byCode)
 		}
 	})
 }

@@ -64,6 +64,9 @@ type resultsPage struct {
 
 func (p *Portal) results(c *gin.Context) {
 	rq, params, filters, err := resultQuery(c, "after")
+	if err == nil {
+		rq, err = p.store.WithCodes(c.Request.Context(), rq)
+	}
 	if err != nil {
 		p.fail(c, err)
 		return
@@ -130,6 +133,9 @@ const exportLimit = 100000
 // byte order mark, for Excel) or XLSX, with Chinese headers.
 func (p *Portal) export(c *gin.Context) {
 	rq, params, _, err := resultQuery(c, "format")
+	if err == nil {
+		rq, err = p.store.WithCodes(c.Request.Context(), rq)
+	}
 	if err == nil && params["format"] != "csv" && params["format"] != "xlsx" {
 		err = fault.Field("format", "下载格式应为 csv 或 xlsx，而不是“%s”", params["format"])
 	}

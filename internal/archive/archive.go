@@ -34,6 +34,7 @@ type Closer struct {
 // CountySummary is one county's figures in a batch summary.
 type CountySummary struct {
 	County          string `json:"county" db:"county_code"`
+	CountyName      string `json:"county_name" db:"county_name"`
 	Drawn           int    `json:"drawn" db:"drawn"`
 	Inspected       int    `json:"inspected" db:"inspected"`
 	ProblemsFound   int    `json:"problems_found" db:"problems_found"`
@@ -76,7 +77,7 @@ func (c *Closer) PublishSummary(ctx context.Context, batchID string) error {
 		}
 		var counties []CountySummary
 		err := tx.SelectContext(ctx, &counties, `
-			SELECT t.county_code,
+			SELECT t.county_code, coalesce((SELECT name FROM regions WHERE code = t.county_code), '') AS county_name,
 			       count(*) AS drawn,
 			       count(*) FILTER (WHERE t.inspected_on IS NOT NULL) AS inspected,
 			       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM results r WHERE r.batch_id = t.batch_id AND r.object_key = t.object_key
@@ -148,13 +149,16 @@ type ChainHead struct {
 
 // exports are the batch's rows, one CSV file per table, in a fixed order.
 var exports = []struct{ name, query string }{
-	{"drawn.csv", `SELECT position, object_key, stratum, array_to_string(item_codes, ';') AS item_codes, region_code, county_code
+	{"drawn.csv", `SELECT position, object_key, stratum, array_to_string(item_codes, ';') AS item_codes, region_code, county_code,
+	               (SELECT name FROM regions WHERE code = region_code) AS region_name,
+	               (SELECT name FROM regions WHERE code = county_code) AS county_name
 	               FROM batch_objects WHERE batch_id = $1 ORDER BY position`},
 	{"tasks.csv", `SELECT object_key, county_code, stage, array_to_string(inspectors, ';') AS inspectors, inspection_due,
-	               inspected_on, result_due, follow_up_due, publication_due, array_to_string(overdue, ';') AS overdue
+	               inspected_on, result_due, follow_up_due, publication_due, array_to_string(overdue, ';') AS overdue,
+	               (SELECT name FROM regions WHERE code = county_code) AS county_name, follow_up_completion_due
 	               FROM tasks WHERE batch_id = $1 ORDER BY object_key`},
 	{"results.csv", `SELECT object_key, revision, result_code, method, notes, problems_found, suspected_crime, entered_by, entered_at,
-	                 review, review_comment, reviewed_by, reviewed_at FROM results WHERE batch_id = $1 ORDER BY object_key, revision`},
+	                 review, review_comment, reviewed_by, reviewed_at, follow_up_action FROM results WHERE batch_id = $1 ORDER BY object_key, revision`},
 	{"follow_ups.csv", `SELECT object_key, completed_on, array_to_string(actions, ';') AS actions, notes, entered_by, entered_at
 	                    FROM follow_ups WHERE batch_id = $1 ORDER BY object_key`},
 	{"judicial_transfers.csv", `SELECT object_key, organ, transferred_on, document_no, entered_by, entered_at
@@ -162,7 +166,8 @@ var exports = []struct{ name, query string }{
 	{"publications.csv", `SELECT object_key, published_at FROM publications WHERE batch_id = $1 ORDER BY object_key`},
 	{"deadline_extensions.csv", `SELECT object_key, duty, old_due, new_due, reason, extended_by, extended_at
 	                             FROM deadline_extensions WHERE batch_id = $1 ORDER BY object_key, duty, new_due`},
-	{"accountability.csv", `SELECT object_key, county_code, duty, due, detected_at, resolved_on, working_days_late
+	{"accountability.csv", `SELECT object_key, county_code, duty, due, detected_at, resolved_on, working_days_late,
+	                        (SELECT name FROM regions WHERE code = county_code) AS county_name
 	                        FROM accountability WHERE batch_id = $1 ORDER BY county_code, object_key, duty, due`},
 }
 

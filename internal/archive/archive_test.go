@@ -61,7 +61,7 @@ func TestSummaryThenSeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Counties) != 2 || s.Counties[0].County != "330402" || s.Counties[0].ProblemsFound != 1 || s.Counties[0].Published != 1 ||
+	if len(s.Counties) != 2 || s.Counties[0].County != "330402" || s.Counties[0].CountyName != "南湖区" || s.Counties[0].ProblemsFound != 1 || s.Counties[0].Published != 1 ||
 		s.Counties[1].Overdue != 1 {
 		t.Errorf("summary = %+v", s)
 	}
@@ -100,8 +100,8 @@ func TestSummaryThenSeal(t *testing.T) {
 		}
 	}
 	tasks, _ := c.FileContent(ctx, "AR-1", "tasks.csv")
-	if !strings.Contains(string(tasks), "K1,330402,closed,I1;I2") {
-		t.Errorf("tasks.csv = %s", tasks)
+	if !strings.Contains(string(tasks), "K1,330402,closed,I1;I2") || !strings.Contains(string(tasks), ",county_name,") || !strings.Contains(string(tasks), ",南湖区,") {
+		t.Errorf("tasks.csv (the county's name beside its code) = %s", tasks)
 	}
 	if _, err := c.DB.Exec(`UPDATE batch_archive_files SET content = 'x' WHERE batch_id = 'AR-1'`); err == nil {
 		t.Error("a sealed file was changed")
