@@ -123,16 +123,52 @@ type rules struct {
 // and region names replaced by codes, nil lists made empty. Every problem
 // is reported, each with its field path under prefix (such as "rules").
 func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rules) (*rules, error) {
-	v := &validator{prefix: prefix}
-	out := &rules{Rules: Rules{
+	c := &ruleCheck{v: &validator{prefix: prefix}, r: r, out: &rules{Rules: Rules{
 		Items:      []ItemRef{},
 		Filter:     Filter{Kinds: []string{}, Tags: []string{}, Regions: []string{}},
 		StrataKeys: []string{},
 		Quotas:     []QuotaRule{},
 		Exclusions: r.Exclusions,
-	}}
+	}}}
+	c.items()
+	c.filter()
+	c.strataKeys()
+	c.quotas()
+	c.exclusions()
+	// What only the database knows: items and regions.
+	if err := c.storedItems(ctx, q); err != nil {
+		return nil, err
+	}
+	c.generalRatioCap()
+	if err := c.regions(ctx, q); err != nil {
+		return nil, err
+	}
+	c.kindsCovered()
+	if err := fault.Invalids("the draw rules are not valid", c.v.problems); err != nil {
+		return nil, err
+	}
+	return c.out, nil
+}
 
-	// Items.
+// A ruleCheck is one validation of draw rules: each part of the rules has
+// its method, and every method adds its problems to v.
+type ruleCheck struct {
+	v   *validator
+	r   Rules
+	out *rules
+	// regionRefs are region codes or names met in the rules, resolved
+	// against the database together by regions.
+	regionRefs []regionRef
+}
+
+type regionRef struct {
+	field, value string
+	set          func(code string)
+}
+
+// items checks the item references.
+func (c *ruleCheck) items() {
+	v, r, out := c.v, c.r, c.out
 	switch {
 	case len(r.Items) == 0:
 		v.add("items", "needs at least one check item, such as {\"code\": \"ZR-01\", \"version\": 1}")
@@ -160,7 +196,11 @@ func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rul
 		}
 	}
 
-	// Filter.
+}
+
+// filter checks the object kinds and tags of the filter.
+func (c *ruleCheck) filter() {
+	v, r, out := c.v, c.r, c.out
 	for i, k := range r.Filter.Kinds {
 		code, ok := library.ObjectKinds.Canonical(k)
 		if !ok {
@@ -184,7 +224,11 @@ func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rul
 		v.add("filter.regions", "lists %d regions, more than %d", len(r.Filter.Regions), maxListLen)
 	}
 
-	// Strata keys.
+}
+
+// strataKeys checks the strata keys.
+func (c *ruleCheck) strataKeys() {
+	v, r, out := c.v, c.r, c.out
 	if len(r.StrataKeys) > maxStrataKeys {
 		v.add("strata_keys", "lists %d keys, more than %d", len(r.StrataKeys), maxStrataKeys)
 	}
@@ -220,15 +264,14 @@ func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rul
 		out.StrataKeys = append(out.StrataKeys, k)
 	}
 
-	// Quotas. Region values are checked against the database below.
+}
+
+// quotas checks the quota rules; region values are resolved by regions.
+func (c *ruleCheck) quotas() {
+	v, r, out := c.v, c.r, c.out
 	if len(r.Quotas) > maxQuotas {
 		v.add("quotas", "lists %d rules, more than %d", len(r.Quotas), maxQuotas)
 	}
-	type regionRef struct {
-		field, value string
-		set          func(code string)
-	}
-	var regionRefs []regionRef
 	for i, qr := range r.Quotas {
 		f := fmt.Sprintf("quotas[%d]", i)
 		norm := QuotaRule{Count: qr.Count, Ratio: qr.Ratio, Min: qr.Min}
@@ -274,7 +317,7 @@ func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rul
 				norm.When[k] = code
 			case k == "region":
 				w := norm.When
-				regionRefs = append(regionRefs, regionRef{wf, val, func(code string) { w["region"] = code }})
+				c.regionRefs = append(c.regionRefs, regionRef{wf, val, func(code string) { w["region"] = code }})
 			case strings.HasPrefix(k, "tag:"):
 				switch val {
 				case "yes", "是", "true":
@@ -289,7 +332,11 @@ func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rul
 		out.Quotas = append(out.Quotas, norm)
 	}
 
-	// Exclusions.
+}
+
+// exclusions checks the exclusion window and fills in its default.
+func (c *ruleCheck) exclusions() {
+	v, r, out := c.v, c.r, c.out
 	if w := r.Exclusions.WindowDays; w != nil && (*w < 0 || *w > maxWindowDays) {
 		v.add("exclusions.window_days", "must be a number of days from 0 (no window) to %d, got %d", maxWindowDays, *w)
 	}
@@ -297,55 +344,70 @@ func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rul
 		d := DefaultWindowDays
 		out.Exclusions.WindowDays = &d
 	}
+}
 
-	// What only the database knows: items and regions.
-	if len(out.Items) > 0 {
-		items, err := loadItems(ctx, q, out.Items)
-		if err != nil {
-			return nil, err
-		}
-		for i, ref := range out.Items {
-			it, ok := items[ref]
-			switch {
-			case !ok:
-				v.add(fmt.Sprintf("items[%d].version", i), "check item %s has no version %d", ref.Code, ref.Version)
-			case !it.published:
-				v.add(fmt.Sprintf("items[%d].version", i), "version %d of check item %s is not published; publish it before drawing for it", ref.Version, ref.Code)
-			default:
-				out.items = append(out.items, it.item)
-			}
-		}
-		// A general item's own ratio is capped; strata raised by risk or
-		// credit are differentiated supervision and may go higher.
-		for i, qr := range out.Quotas {
-			code := qr.When["item"]
-			_, byRisk := qr.When["risk"]
-			_, byCredit := qr.When["credit"]
-			if code == "" || byRisk || byCredit || !library.AboveGeneralCap(qr.Ratio) {
-				continue
-			}
-			if slices.ContainsFunc(out.items, func(it item) bool { return it.Code == code && it.Class == "general" }) {
-				v.add(fmt.Sprintf("quotas[%d].ratio", i), "%s is above the cap of general items (一般检查事项), %s, for item %s; only a key item (重点检查事项) may be drawn at a higher ratio", qr.Ratio, library.GeneralRatioCap, code)
-			}
+// storedItems reads the items: each must exist in its version, published.
+func (c *ruleCheck) storedItems(ctx context.Context, q sqlx.QueryerContext) error {
+	v, out := c.v, c.out
+	if len(out.Items) == 0 {
+		return nil
+	}
+	items, err := loadItems(ctx, q, out.Items)
+	if err != nil {
+		return err
+	}
+	for i, ref := range out.Items {
+		it, ok := items[ref]
+		switch {
+		case !ok:
+			v.add(fmt.Sprintf("items[%d].version", i), "check item %s has no version %d", ref.Code, ref.Version)
+		case !it.published:
+			v.add(fmt.Sprintf("items[%d].version", i), "version %d of check item %s is not published; publish it before drawing for it", ref.Version, ref.Code)
+		default:
+			out.items = append(out.items, it.item)
 		}
 	}
+	return nil
+}
+
+// generalRatioCap refuses a general item's own ratio above the cap; strata
+// raised by risk or credit are differentiated supervision and may go
+// higher.
+func (c *ruleCheck) generalRatioCap() {
+	v, out := c.v, c.out
+	for i, qr := range out.Quotas {
+		code := qr.When["item"]
+		_, byRisk := qr.When["risk"]
+		_, byCredit := qr.When["credit"]
+		if code == "" || byRisk || byCredit || !library.AboveGeneralCap(qr.Ratio) {
+			continue
+		}
+		if slices.ContainsFunc(out.items, func(it item) bool { return it.Code == code && it.Class == "general" }) {
+			v.add(fmt.Sprintf("quotas[%d].ratio", i), "%s is above the cap of general items (一般检查事项), %s, for item %s; only a key item (重点检查事项) may be drawn at a higher ratio", qr.Ratio, library.GeneralRatioCap, code)
+		}
+	}
+}
+
+// regions resolves the region codes and names of the filter and quotas.
+func (c *ruleCheck) regions(ctx context.Context, q sqlx.QueryerContext) error {
+	v, r, out := c.v, c.r, c.out
 	for i, reg := range r.Filter.Regions {
-		regionRefs = append(regionRefs, regionRef{fmt.Sprintf("filter.regions[%d]", i), reg, func(code string) {
+		c.regionRefs = append(c.regionRefs, regionRef{fmt.Sprintf("filter.regions[%d]", i), reg, func(code string) {
 			if !slices.Contains(out.Filter.Regions, code) {
 				out.Filter.Regions = append(out.Filter.Regions, code)
 			}
 		}})
 	}
-	if len(regionRefs) > 0 {
-		names := make([]string, len(regionRefs))
-		for i, ref := range regionRefs {
+	if len(c.regionRefs) > 0 {
+		names := make([]string, len(c.regionRefs))
+		for i, ref := range c.regionRefs {
 			names[i] = ref.value
 		}
 		codes, err := regionCodes(ctx, q, names)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, ref := range regionRefs {
+		for _, ref := range c.regionRefs {
 			code, ok := codes[ref.value]
 			if !ok {
 				v.add(ref.field, "%q is not a region code or name", ref.value)
@@ -354,15 +416,17 @@ func checkRules(ctx context.Context, q sqlx.QueryerContext, prefix string, r Rul
 			ref.set(code)
 		}
 	}
+	return nil
+}
+
+// kindsCovered refuses a kind filter that leaves out every item's kind.
+func (c *ruleCheck) kindsCovered() {
+	v, r, out := c.v, c.r, c.out
 	if len(out.Filter.Kinds) > 0 && len(out.items) == len(r.Items) && len(out.items) > 0 &&
 		!slices.ContainsFunc(out.items, func(it item) bool { return slices.Contains(out.Filter.Kinds, it.Kind) }) {
 		v.add("filter.kinds", "leaves out the object kind of every item (%s)", itemKinds(out.items))
 	}
 
-	if err := fault.Invalids("the draw rules are not valid", v.problems); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func itemKinds(items []item) string {
