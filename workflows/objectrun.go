@@ -260,8 +260,8 @@ func (o *objectRun) checkExtend(ctx workflow.Context, e Extension) error {
 		return conflict("the %s deadline of object %s has no date yet (the calendar lacks its year)", e.Duty, o.in.ObjectKey)
 	}
 	var ps []fault.Problem
-	if e.WorkingDays < 1 || e.WorkingDays > 60 {
-		ps = append(ps, fault.Problem{Field: "working_days", Message: "must be from 1 to 60"})
+	if p := dutyDaysProblem("working_days", e.WorkingDays); p != nil {
+		ps = append(ps, *p)
 	}
 	if len(e.Reason) == 0 {
 		ps = append(ps, fault.Problem{Field: "reason", Message: "say why the deadline is extended"})

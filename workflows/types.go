@@ -264,12 +264,25 @@ func ObjectWorkflowID(batchID, objectKey string) string {
 	return "batch/" + batchID + "/object/" + objectKey
 }
 
+// MaxDutyDays bounds the working days of a duty: a policy's limits and a
+// coordinator's extension alike.
+const MaxDutyDays = 60
+
+// dutyDaysProblem refuses a number of working days of a duty outside 1 to
+// MaxDutyDays.
+func dutyDaysProblem(field string, n int) *fault.Problem {
+	if n >= 1 && n <= MaxDutyDays {
+		return nil
+	}
+	return &fault.Problem{Field: field, Message: fmt.Sprintf("must be from 1 to %d working days, got %d", MaxDutyDays, n)}
+}
+
 // Validate reports every setting of p that cannot work, naming the field.
 func (p Policy) Validate() error {
 	var ps []fault.Problem
 	days := func(field string, n int) {
-		if n < 1 || n > 60 {
-			ps = append(ps, fault.Problem{Field: "policy." + field, Message: fmt.Sprintf("must be from 1 to 60 working days, got %d", n)})
+		if p := dutyDaysProblem("policy."+field, n); p != nil {
+			ps = append(ps, *p)
 		}
 	}
 	days("auto_match_days", p.AutoMatchDays)

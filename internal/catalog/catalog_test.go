@@ -86,7 +86,7 @@ func TestEveryFormatOfTheConsoleIsTranslated(t *testing.T) {
 	}
 	var missing []string
 	fset := token.NewFileSet()
-	for _, dir := range []string{"api", "internal/auth", "internal/batch", "internal/bulk", "internal/plan", "internal/workday", "internal/notify", "internal/cases"} {
+	for _, dir := range []string{"api", "internal/auth", "internal/batch", "internal/bulk", "internal/plan", "internal/workday", "internal/notify", "internal/cases", "workflows"} {
 		files, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
 		for _, name := range files {
 			if strings.HasSuffix(name, "_test.go") {
