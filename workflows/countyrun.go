@@ -168,12 +168,8 @@ func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error
 // duty is late, and writes it into the accountability ledger.
 func (c *countyRun) escalate(ctx workflow.Context, d *duty) {
 	due := *d.Plan.Due
-	_ = workflow.ExecuteActivity(ctx, tasks.OpenAccountability, activities.Lapse{
-		BatchID: c.in.BatchID, County: c.in.County, Duty: d.Name, Due: due, At: workflow.Now(ctx)}).Get(ctx, nil)
-	for _, role := range []string{"county_head", "city_coordinator"} {
-		c.notice(ctx, fmt.Sprintf("escalation/%s/%s/%s/%s/%s", c.in.BatchID, c.in.County, d.Name, due, role), role, "escalation",
-			fmt.Sprintf("批次 %s：%s 未在 %s 前完成%s，已记入问责台账", c.in.BatchID, c.in.County, due, dutyChinese[d.Name]))
-	}
+	escalate(ctx, activities.Lapse{BatchID: c.in.BatchID, County: c.in.County, Duty: d.Name, Due: due}, c.in.County,
+		fmt.Sprintf("批次 %s：%s 未在 %s 前完成%s，已记入问责台账", c.in.BatchID, c.in.County, due, dutyChinese[d.Name]), c.notice)
 }
 
 func (c *countyRun) notice(ctx workflow.Context, id, role, kind, text string) {
@@ -188,7 +184,26 @@ func resolve(ctx workflow.Context, l activities.Lapse) {
 // resolveOn resolves a lapse as met on the given day.
 func resolveOn(ctx workflow.Context, l activities.Lapse, on workday.Date) {
 	l.At = workflow.Now(ctx)
-	_ = workflow.ExecuteActivity(ctx, tasks.ResolveAccountability, activities.Resolution{Lapse: l, On: on}).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(ctx, tasks.ResolveAccountability, activities.Resolution{Lapse: l, On: on}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("cannot resolve the accountability entry", "batch", l.BatchID, "county", l.County,
+			"object", l.ObjectKey, "duty", l.Duty, "due", l.Due.String(), "error", err)
+	}
+}
+
+// escalate writes a lapsed duty into the accountability ledger and tells
+// the county head and the city coordinator (subject names the county or
+// the object in the notices' IDs). An entry that cannot be written (its
+// activity failed past its retries) is logged and the escalation still
+// goes out: people must hear of a lapse even when the ledger is down.
+func escalate(ctx workflow.Context, l activities.Lapse, subject, text string, notice func(ctx workflow.Context, id, role, kind, text string)) {
+	l.At = workflow.Now(ctx)
+	if err := workflow.ExecuteActivity(ctx, tasks.OpenAccountability, l).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("cannot open the accountability entry; escalating without it", "batch", l.BatchID,
+			"county", l.County, "object", l.ObjectKey, "duty", l.Duty, "due", l.Due.String(), "error", err)
+	}
+	for _, role := range []string{"county_head", "city_coordinator"} {
+		notice(ctx, fmt.Sprintf("escalation/%s/%s/%s/%s/%s", l.BatchID, subject, l.Duty, l.Due, role), role, "escalation", text)
+	}
 }
 
 // dutyChinese names the duties in messages.

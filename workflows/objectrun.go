@@ -420,12 +420,8 @@ func (o *objectRun) awaitDuty(ctx workflow.Context, name string, done func() boo
 		},
 		lapse: func(ctx workflow.Context, d *duty) {
 			due := *d.Plan.Due
-			_ = workflow.ExecuteActivity(ctx, tasks.OpenAccountability, activities.Lapse{
-				BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, County: o.in.County, Duty: name, Due: due, At: workflow.Now(ctx)}).Get(ctx, nil)
-			for _, role := range []string{"county_head", "city_coordinator"} {
-				o.notice(ctx, fmt.Sprintf("escalation/%s/%s/%s/%s/%s", o.in.BatchID, o.in.ObjectKey, name, due, role), role, "escalation",
-					fmt.Sprintf("批次 %s 检查对象 %s：%s 未在 %s 前完成%s，已记入问责台账", o.in.BatchID, o.in.ObjectKey, o.in.County, due, dutyChinese[name]))
-			}
+			escalate(ctx, activities.Lapse{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, County: o.in.County, Duty: name, Due: due}, o.in.ObjectKey,
+				fmt.Sprintf("批次 %s 检查对象 %s：%s 未在 %s 前完成%s，已记入问责台账", o.in.BatchID, o.in.ObjectKey, o.in.County, due, dutyChinese[name]), o.notice)
 			o.move(ctx, o.stage) // records the overdue flag and tells the county
 		},
 		flag: func(ctx workflow.Context, d *duty) {
