@@ -186,6 +186,7 @@ func mustParse() *pages {
 		"action":   inspection.ActionChinese,
 		"method":   library.Methods.Chinese,
 		"recusal":  func(r string) string { return recusalNames[r] },
+		"field":    fieldName,
 		"stages":   func() []inspection.Stage { return inspection.Stages },
 		// dict passes several values to a template: name, value, ...
 		"dict": func(kv ...any) map[string]any {

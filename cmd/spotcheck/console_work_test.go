@@ -332,8 +332,9 @@ func TestConsoleWholeBatch(t *testing.T) {
 	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/tasks/"+onTime.Key), chromedp.WaitVisible(chromedp.CSS("#decision-approve")),
 		chromedp.Click(chromedp.CSS("#decision-return")))
 	p.act(chromedp.Submit(chromedp.CSS("#comment")))
-	if !p.has(".notice") || !regexp.MustCompile(`\p{Han}`).MatchString(p.text(".notice")) || regexp.MustCompile(`\b(must|the|is)\b`).MatchString(p.text(".notice")) {
-		t.Errorf("a return without a comment: %s", p.text("main"))
+	refused := p.text(".notice") + "\n" + p.text("table.problems")
+	if !strings.Contains(refused, "退回检查结果时请写明需要修改的内容") || !strings.Contains(refused, "意见说明") || regexp.MustCompile(`\b(must|the|is|comment)\b`).MatchString(refused) {
+		t.Errorf("a return without a comment: %s", refused)
 	}
 	p.check("16-county-review-refused", 1280)
 	p.do(chromedp.Click(chromedp.CSS("#decision-approve")))
