@@ -370,6 +370,47 @@ func TestConsoleWholeBatch(t *testing.T) {
 	}
 	p.check("19-portal-result", 1280)
 
+	// The late result at last: a problem found and corrected, approved,
+	// then its follow-up; the ledger entry is resolved with the working
+	// days it was late.
+	p.signIn("wang", password, "#h-matches")
+	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/tasks/"+late.Key), chromedp.WaitVisible(chromedp.CSS("#result_code")),
+		chromedp.SetValue(chromedp.CSS("#result_code"), "corrected"), chromedp.SetValue(chromedp.CSS("#method"), "on_site"),
+		chromedp.SendKeys(chromedp.CSS("#notes"), "复垦进度滞后，已责令限期整改并当场改正。"))
+	p.act(chromedp.Submit(chromedp.CSS("#notes")))
+	if !p.has(".flash") {
+		t.Fatalf("entering the late result: %s", p.text("main"))
+	}
+	p.do(chromedp.Click(chromedp.CSS("#decision-approve")))
+	p.act(chromedp.Submit(chromedp.CSS("#comment")))
+	if !p.has(".flash") {
+		t.Fatalf("approving the late result: %s", p.text("main"))
+	}
+	sys.eventually("the follow-up stage", 2*time.Minute, func() bool {
+		return sys.count(`SELECT count(*) FROM tasks WHERE batch_id = $1 AND object_key = $2 AND stage = 'follow_up'`, id, late.Key) == 1
+	})
+	p.do(chromedp.Navigate(base+"/console/counties/330402"), chromedp.WaitVisible(chromedp.CSS("#followups")))
+	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/tasks/"+late.Key), chromedp.WaitVisible(chromedp.CSS("#fu_completed_on")))
+	if got := p.text("#h-followup + form"); !strings.Contains(got, "责令改正") || strings.Contains(got, "order_correction") {
+		t.Errorf("follow-up choices: %s", got)
+	}
+	p.check("19a-county-follow-up-form", 1280)
+	p.do(setValue("#fu_completed_on", today.String()), chromedp.Click(chromedp.CSS("#action-order_correction")),
+		chromedp.SendKeys(chromedp.CSS("#fu_notes"), "已复查，整改到位。"))
+	p.act(chromedp.Submit(chromedp.CSS("#fu_notes")))
+	if !strings.Contains(p.text(".flash"), "后续监管结果已录入") {
+		t.Fatalf("entering the follow-up: %s", p.text("main"))
+	}
+	sys.eventually("the late object closed", 2*time.Minute, func() bool {
+		return sys.count(`SELECT count(*) FROM tasks WHERE batch_id = $1 AND object_key = $2 AND stage = 'closed'`, id, late.Key) == 1
+	})
+	p.do(chromedp.Navigate(base+"/console/counties/330402/ledger"), chromedp.WaitVisible(chromedp.CSS("#ledger")))
+	if got := p.text("#ledger"); strings.Contains(got, "尚未补办") || strings.Contains(got, "+00") {
+		t.Errorf("the ledger entry is not resolved: %s", got)
+	}
+	p.check("19b-county-ledger-resolved", 1280)
+	p.signOut()
+
 	// 7. The auditor: the proofs and the audit trail, verified.
 	p.signIn("shen", password, "#h-batches")
 	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/proofs"), chromedp.WaitReady(chromedp.CSS("footer")),
