@@ -57,11 +57,13 @@ chromium:
 	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
 	  apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei; fi
 
-# The portal's pages at 1280 and 360 px and the console's at 1280 px, as the
+# The portal's pages at 1280 and 360 px, the console's at 1280 px and a whole
+# batch through the console's pages of every role (on Temporal), as the
 # browser tests see them.
-screenshots: chromium
+screenshots: bin/temporal chromium
 	mkdir -p .artifacts
 	$(GO) test -count=1 -run 'TestPortal|TestConsolePages' -artifacts -outputdir $(CURDIR)/.artifacts ./web
+	$(GO) test -count=1 -run 'TestConsoleWholeBatch' -artifacts -outputdir $(CURDIR)/.artifacts ./cmd/spotcheck
 	@echo "screenshots under .artifacts/_artifacts/"
 
 bench:

@@ -572,3 +572,25 @@ var recusalNames = map[string]string{
 	matching.RecusedPrevious: "上次检查该对象的检查组成员",
 	matching.RecusedStation:  "本所（站）人员，该事项须跨所（站）检查",
 }
+
+// fieldNames name the API's fields of the console's forms as their labels
+// do, for the table of a refusal's problems.
+var fieldNames = map[string]string{
+	"completed_on": "完成日期", "result_code": "检查结果", "method": "检查方式", "notes": "情况说明", "comment": "意见说明",
+	"approve": "审核意见", "actions": "处置措施", "inspector_key": "执法检查人员", "reason": "理由", "working_days": "延长工作日",
+	"duty": "环节", "beacon": "公开随机值",
+}
+
+// fieldName is a field's label, or the field as the API names it (a row's
+// column, a nested field) when the forms have none.
+func fieldName(f string) string {
+	if n, ok := fieldNames[f]; ok {
+		return n
+	}
+	if base, _, ok := strings.Cut(f, "["); ok {
+		if n, ok := fieldNames[base]; ok {
+			return n
+		}
+	}
+	return f
+}

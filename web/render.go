@@ -76,7 +76,10 @@ func chineseDate(v any) string {
 		d, err := time.ParseInLocation("2006-01-02", t, disclosure.China)
 		if err != nil {
 			if d, err = time.Parse(time.RFC3339, t); err != nil {
-				return t
+				// PostgreSQL's text of a timestamptz (the ledger's detected_at).
+				if d, err = time.Parse("2006-01-02 15:04:05.999999999-07", t); err != nil {
+					return t
+				}
 			}
 		}
 		return chineseDate(d)
@@ -186,6 +189,7 @@ func mustParse() *pages {
 		"action":   inspection.ActionChinese,
 		"method":   library.Methods.Chinese,
 		"recusal":  func(r string) string { return recusalNames[r] },
+		"field":    fieldName,
 		"stages":   func() []inspection.Stage { return inspection.Stages },
 		// dict passes several values to a template: name, value, ...
 		"dict": func(kv ...any) map[string]any {

@@ -42,3 +42,26 @@ func BenchmarkRenderResults(b *testing.B) {
 	}
 	b.Logf("%d bytes", n)
 }
+
+// Dates are written in China's time, whichever form the API gives them in.
+func TestChineseDate(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-12-03":                    "2026年12月3日",
+		"2026-12-03T17:26:12Z":          "2026年12月4日",
+		"2026-12-03 17:26:12.669379+00": "2026年12月4日",
+		"not a date":                    "not a date",
+	} {
+		if got := chineseDate(in); got != want {
+			t.Errorf("chineseDate(%q) = %q, want %q", in, got, want)
+		}
+	}
+	left := 3
+	for _, c := range []struct {
+		left *int
+		want string
+	}{{&left, "剩 3 个工作日"}, {new(int), "今日到期"}, {func() *int { n := -2; return &n }(), "已逾期 2 个工作日"}, {nil, "（工作日历缺少该年，暂不计算）"}} {
+		if got := daysLeft(c.left); got != c.want {
+			t.Errorf("daysLeft = %q, want %q", got, c.want)
+		}
+	}
+}

@@ -332,8 +332,9 @@ func TestConsoleWholeBatch(t *testing.T) {
 	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/tasks/"+onTime.Key), chromedp.WaitVisible(chromedp.CSS("#decision-approve")),
 		chromedp.Click(chromedp.CSS("#decision-return")))
 	p.act(chromedp.Submit(chromedp.CSS("#comment")))
-	if !p.has(".notice") || !regexp.MustCompile(`\p{Han}`).MatchString(p.text(".notice")) || regexp.MustCompile(`\b(must|the|is)\b`).MatchString(p.text(".notice")) {
-		t.Errorf("a return without a comment: %s", p.text("main"))
+	refused := p.text(".notice") + "\n" + p.text("table.problems")
+	if !strings.Contains(refused, "退回检查结果时请写明需要修改的内容") || !strings.Contains(refused, "意见说明") || regexp.MustCompile(`\b(must|the|is|comment)\b`).MatchString(refused) {
+		t.Errorf("a return without a comment: %s", refused)
 	}
 	p.check("16-county-review-refused", 1280)
 	p.do(chromedp.Click(chromedp.CSS("#decision-approve")))
@@ -368,6 +369,47 @@ func TestConsoleWholeBatch(t *testing.T) {
 		t.Errorf("the portal's object page: %s", got)
 	}
 	p.check("19-portal-result", 1280)
+
+	// The late result at last: a problem found and corrected, approved,
+	// then its follow-up; the ledger entry is resolved with the working
+	// days it was late.
+	p.signIn("wang", password, "#h-matches")
+	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/tasks/"+late.Key), chromedp.WaitVisible(chromedp.CSS("#result_code")),
+		chromedp.SetValue(chromedp.CSS("#result_code"), "corrected"), chromedp.SetValue(chromedp.CSS("#method"), "on_site"),
+		chromedp.SendKeys(chromedp.CSS("#notes"), "复垦进度滞后，已责令限期整改并当场改正。"))
+	p.act(chromedp.Submit(chromedp.CSS("#notes")))
+	if !p.has(".flash") {
+		t.Fatalf("entering the late result: %s", p.text("main"))
+	}
+	p.do(chromedp.Click(chromedp.CSS("#decision-approve")))
+	p.act(chromedp.Submit(chromedp.CSS("#comment")))
+	if !p.has(".flash") {
+		t.Fatalf("approving the late result: %s", p.text("main"))
+	}
+	sys.eventually("the follow-up stage", 2*time.Minute, func() bool {
+		return sys.count(`SELECT count(*) FROM tasks WHERE batch_id = $1 AND object_key = $2 AND stage = 'follow_up'`, id, late.Key) == 1
+	})
+	p.do(chromedp.Navigate(base+"/console/counties/330402"), chromedp.WaitVisible(chromedp.CSS("#followups")))
+	p.do(chromedp.Navigate(base+"/console/batches/"+id+"/tasks/"+late.Key), chromedp.WaitVisible(chromedp.CSS("#fu_completed_on")))
+	if got := p.text("#h-followup + form"); !strings.Contains(got, "责令改正") || strings.Contains(got, "order_correction") {
+		t.Errorf("follow-up choices: %s", got)
+	}
+	p.check("19a-county-follow-up-form", 1280)
+	p.do(setValue("#fu_completed_on", today.String()), chromedp.Click(chromedp.CSS("#action-order_correction")),
+		chromedp.SendKeys(chromedp.CSS("#fu_notes"), "已复查，整改到位。"))
+	p.act(chromedp.Submit(chromedp.CSS("#fu_notes")))
+	if !strings.Contains(p.text(".flash"), "后续监管结果已录入") {
+		t.Fatalf("entering the follow-up: %s", p.text("main"))
+	}
+	sys.eventually("the late object closed", 2*time.Minute, func() bool {
+		return sys.count(`SELECT count(*) FROM tasks WHERE batch_id = $1 AND object_key = $2 AND stage = 'closed'`, id, late.Key) == 1
+	})
+	p.do(chromedp.Navigate(base+"/console/counties/330402/ledger"), chromedp.WaitVisible(chromedp.CSS("#ledger")))
+	if got := p.text("#ledger"); strings.Contains(got, "尚未补办") || strings.Contains(got, "+00") {
+		t.Errorf("the ledger entry is not resolved: %s", got)
+	}
+	p.check("19b-county-ledger-resolved", 1280)
+	p.signOut()
 
 	// 7. The auditor: the proofs and the audit trail, verified.
 	p.signIn("shen", password, "#h-batches")
