@@ -117,10 +117,9 @@ var chinese = map[string]string{
 	"%s is not after today (%s)":                              "%s 不晚于今天（%s）",
 	"%s is not after today":                                   "%s 不晚于今天",
 	// The lifecycle's own refusals (workflows).
-	"%s is before the inspection that found the problems (%s)":                                "%s 早于发现问题的检查日期（%s）",
-	"must be from 1 to %d working days, got %d":                                               "应为 1 至 %s 个工作日，而不是 %s",
-	"is more than two years away":                                                             "距今超过两年",
-	"%q is not a time of day like 09:00":                                                      "%s 不是 09:00 这样的时刻",
+	"must be from 1 to %d working days, got %d": "应为 1 至 %s 个工作日，而不是 %s",
+	"is more than two years away":               "距今超过两年",
+	"%q is not a time of day like 09:00":        "%s 不是 09:00 这样的时刻",
 	"%q is not a batch ID: 1 to 64 letters, digits, '.', '_' or '-', such as \"2026-ZR-001\"": "%s 不能作批次编号：应为 1 至 64 个字母、数字或 . _ -，例如“2026-ZR-001”",
 	"needs at least one check item, such as {\"code\": \"ZR-01\", \"version\": 1}":            "请至少选择一个检查事项",
 	"lists %d items; a batch draws for at most %d":                                            "选了 %s 个检查事项；一个批次至多 %s 个",
