@@ -67,7 +67,7 @@ func TestBatchReadsFreezingUntilTheBeaconIsOpen(t *testing.T) {
 	v1 := r.Group("/api/v1", s.authenticate())
 	s.batchRoutes(v1, r.Group("/public"))
 	v1.POST("/batches/:id/beacon", s.postBeacon)
-	a := apiClient{t: t, h: r}
+	a := apiClient{t: t, h: checked(t, r)}
 	coordinator := []string{"Authorization", "Bearer coordinator"}
 
 	a.ok(a.call("POST", "/api/v1/batches", batchRequest(id, item), coordinator...), http.StatusCreated, nil)
@@ -120,7 +120,7 @@ func TestMatchRightAfterTheLockIsNotReady(t *testing.T) {
 	r := gin.New()
 	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-test"}, log: zap.NewNop()}
 	r.POST("/api/v1/batches/:id/counties/:county/match", s.authenticate(), s.postMatch)
-	rec := do(r, "POST", "/api/v1/batches/"+id+"/counties/"+county+"/match", bearer("county_officer/"+county))
+	rec := do(checked(t, r), "POST", "/api/v1/batches/"+id+"/counties/"+county+"/match", bearer("county_officer/"+county))
 	body := rec.Body.String()
 	if rec.Code != http.StatusConflict || rec.Header().Get("Retry-After") == "" || !strings.Contains(body, "is starting") || strings.Contains(body, "already") {
 		t.Errorf("match before the county's workflow: %d %q %s", rec.Code, rec.Header().Get("Retry-After"), body)

@@ -71,7 +71,7 @@ func newMatchHandler(t *testing.T, db *sqlx.DB) http.Handler {
 	// The answer an infeasible match gets through the workflow: the fault
 	// crosses Temporal as an application error and comes back.
 	r.POST("/infeasible/:id/:county", func(c *gin.Context) {
-		_, err := matching.NewService(db).MatchCounty(c.Request.Context(), activities.MatchInput{
+		_, err := matching.NewService(db).MatchCounty(c.Request.Context(), matching.MatchInput{
 			BatchID: c.Param("id"), County: c.Param("county"), InspectionEnd: workday.Date{Year: 2026, Month: 6, Day: 30}})
 		if f, ok := activities.AsFault(activities.Reject(err)); ok {
 			err = f
@@ -87,7 +87,7 @@ func TestMatchProofAPI(t *testing.T) {
 	ctx := context.Background()
 	id, county := matchedCounty(t, db, 5, "tag")
 	svc := matching.NewService(db)
-	res, err := svc.MatchCounty(ctx, activities.MatchInput{BatchID: id, County: county, Beacon: "b",
+	res, err := svc.MatchCounty(ctx, matching.MatchInput{BatchID: id, County: county, Beacon: "b",
 		InspectionEnd: workday.Date{Year: 2026, Month: 6, Day: 30}, By: "county_officer:test"})
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestMatchProofAPI(t *testing.T) {
 		object = k
 		break
 	}
-	rep, err := svc.Replace(ctx, activities.ReplaceInput{BatchID: id, ObjectKey: object, InspectorKey: res.Teams[object][1], Reason: "因病", By: "county_officer:test"})
+	rep, err := svc.Replace(ctx, matching.ReplaceInput{BatchID: id, ObjectKey: object, InspectorKey: res.Teams[object][1], Reason: "因病", By: "county_officer:test"})
 	if err != nil {
 		t.Fatal(err)
 	}

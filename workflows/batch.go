@@ -33,7 +33,7 @@ var (
 	batches   *activities.Batches
 	deadlines *activities.Deadlines
 	tasks     *activities.Tasks
-	matching  *activities.Matching
+	matcher   *activities.Matching
 	notifier  *activities.Notifier
 )
 

@@ -49,7 +49,7 @@ func TestDemoScripts(t *testing.T) {
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), roles{api: true, worker: true}, ln, nil)
+		served <- serve(sctx, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), contractChecked(t, roles{api: true, worker: true}), ln, nil)
 	}()
 	defer func() { stop(); <-served }()
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/match"
 	"github.com/spotcheck-gov/spotcheck/internal/matching"
@@ -58,12 +57,12 @@ func TestVerifyMatchOnDemoData(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every county matches its inspectors; each stored proof verifies.
-	var res activities.MatchResult
+	var res matching.MatchResult
 	for _, c := range counties {
 		if c.CountyCode == "" {
 			t.Fatalf("objects without a county: %+v", counties)
 		}
-		res, err = matching.NewService(db).MatchCounty(ctx, activities.MatchInput{BatchID: req.ID, County: c.CountyCode, Beacon: "county-beacon",
+		res, err = matching.NewService(db).MatchCounty(ctx, matching.MatchInput{BatchID: req.ID, County: c.CountyCode, Beacon: "county-beacon",
 			InspectionEnd: workday.Date{Year: 2026, Month: 12, Day: 31}, By: "county_officer:demo"})
 		if err != nil {
 			t.Fatalf("match county %s: %v", c.CountyCode, err)

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/match"
 )
@@ -26,7 +25,7 @@ func replacementState(stage string, maxLoad int) replacement {
 }
 
 func TestDecideReplacement(t *testing.T) {
-	in := activities.ReplaceInput{BatchID: "b1", ObjectKey: "O1", InspectorKey: "B"}
+	in := ReplaceInput{BatchID: "b1", ObjectKey: "O1", InspectorKey: "B"}
 	st := replacementState("assigned", 5)
 	p, err := decideReplacement(st, in, "因病")
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
@@ -193,12 +192,12 @@ func (f *fixture) task(batch, key, stage string, team []string, ago time.Duratio
 		f.id(batch), key, f.county, stage, pq.Array(team), ago.Seconds())
 }
 
-func (f *fixture) match(batchID string) (activities.MatchResult, error) {
-	return f.s.MatchCounty(ctx, activities.MatchInput{BatchID: batchID, County: f.county, Beacon: "beacon-" + f.sfx,
+func (f *fixture) match(batchID string) (MatchResult, error) {
+	return f.s.MatchCounty(ctx, MatchInput{BatchID: batchID, County: f.county, Beacon: "beacon-" + f.sfx,
 		InspectionEnd: inspectionEnd, By: "county_officer:test"})
 }
 
-func (f *fixture) mustMatch(batchID string) activities.MatchResult {
+func (f *fixture) mustMatch(batchID string) MatchResult {
 	f.t.Helper()
 	res, err := f.match(batchID)
 	if err != nil {

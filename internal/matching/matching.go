@@ -47,7 +47,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/match"
@@ -61,11 +60,6 @@ type Service struct {
 
 // NewService returns the matching service over db.
 func NewService(db *sqlx.DB) *Service { return &Service{db: db} }
-
-var (
-	_ activities.Matcher  = (*Service)(nil)
-	_ activities.Replacer = (*Service)(nil)
-)
 
 // Unstaffed is an object that cannot be given a full team: the Details of
 // an infeasible match's fault, one per object (and department, in a joint
@@ -87,16 +81,16 @@ func matchable(state string) bool { return state == "locked" || state == "in_pro
 // MatchCounty matches the inspectors of county to its drawn objects in
 // batch in.BatchID (round 1) and stores the proofs and teams, with an audit
 // entry, in one transaction. It returns each object's team.
-func (s *Service) MatchCounty(ctx context.Context, in activities.MatchInput) (activities.MatchResult, error) {
+func (s *Service) MatchCounty(ctx context.Context, in MatchInput) (MatchResult, error) {
 	if err := checkMatchInput(in); err != nil {
-		return activities.MatchResult{}, err
+		return MatchResult{}, err
 	}
 	by := in.By
 	if by == "" {
 		by = "system"
 	}
 	digest := matchDigest(in)
-	var res activities.MatchResult
+	var res MatchResult
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockCounty(ctx, tx, in.BatchID, in.County); err != nil {
 			return err
@@ -144,7 +138,7 @@ func (s *Service) MatchCounty(ctx context.Context, in activities.MatchInput) (ac
 		}
 		if len(objs) == 0 {
 			// Every object was set aside: nothing to match, nothing stored.
-			res = activities.MatchResult{Teams: map[string][]string{}, Round: 1, SetAside: setAsideKeys(setAside)}
+			res = MatchResult{Teams: map[string][]string{}, Round: 1, SetAside: setAsideKeys(setAside)}
 			return nil
 		}
 		pool, err := loadPool(ctx, tx, in.County, in.InspectionEnd)
@@ -181,12 +175,12 @@ func (s *Service) MatchCounty(ctx context.Context, in activities.MatchInput) (ac
 		return err
 	})
 	if err != nil {
-		return activities.MatchResult{}, err
+		return MatchResult{}, err
 	}
 	return res, nil
 }
 
-func checkMatchInput(in activities.MatchInput) error {
+func checkMatchInput(in MatchInput) error {
 	var problems []fault.Problem
 	if in.BatchID == "" {
 		problems = append(problems, fault.Problem{Field: "batch_id", Message: "is required"})
@@ -206,7 +200,7 @@ func checkMatchInput(in activities.MatchInput) error {
 
 // matchDigest identifies a match request, so that a retry is told from a
 // different request.
-func matchDigest(in activities.MatchInput) string {
+func matchDigest(in MatchInput) string {
 	h := sha256.New()
 	for _, f := range []string{in.BatchID, in.County, in.Beacon, in.InspectionEnd.String(), strconv.FormatBool(in.Auto), in.By} {
 		h.Write([]byte(f))
@@ -290,8 +284,8 @@ func inputFault(err error, d inputs) error {
 
 // storeMatch writes the proofs, the teams and the audit entry of a county
 // match, and returns the teams.
-func storeMatch(ctx context.Context, tx *sqlx.Tx, in activities.MatchInput, by, digest string, proofs []Proof) (activities.MatchResult, error) {
-	res := activities.MatchResult{Teams: map[string][]string{}, Round: 1}
+func storeMatch(ctx context.Context, tx *sqlx.Tx, in MatchInput, by, digest string, proofs []Proof) (MatchResult, error) {
+	res := MatchResult{Teams: map[string][]string{}, Round: 1}
 	var objects, inspectors, depts []string
 	var positions []int64
 	type deptSummary struct {
@@ -349,8 +343,8 @@ func storeMatch(ctx context.Context, tx *sqlx.Tx, in activities.MatchInput, by, 
 
 // storedResult returns the teams a county's match gave (round 1, replaced
 // members included: the answer the match gave).
-func storedResult(ctx context.Context, q sqlx.QueryerContext, batchID, county string) (activities.MatchResult, error) {
-	res := activities.MatchResult{Teams: map[string][]string{}, Round: 1}
+func storedResult(ctx context.Context, q sqlx.QueryerContext, batchID, county string) (MatchResult, error) {
+	res := MatchResult{Teams: map[string][]string{}, Round: 1}
 	var rows []struct {
 		Object    string `db:"object_key"`
 		Inspector string `db:"inspector_key"`

@@ -11,7 +11,6 @@ import (
 
 	"github.com/lib/pq"
 
-	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/match"
 )
@@ -137,7 +136,7 @@ func TestMatchCountyIsFinal(t *testing.T) {
 	if !reflect.DeepEqual(first, again) {
 		t.Fatalf("retry gave %+v, first %+v", again, first)
 	}
-	_, err := f.s.MatchCounty(ctx, activities.MatchInput{BatchID: id, County: f.county, Beacon: "another",
+	_, err := f.s.MatchCounty(ctx, MatchInput{BatchID: id, County: f.county, Beacon: "another",
 		InspectionEnd: inspectionEnd, By: "county_officer:test"})
 	wantFault(t, err, fault.Conflict, "already matched")
 	if f.count(`SELECT count(*) FROM match_assignments WHERE batch_id = $1`, id) != rows || f.count(`SELECT count(*) FROM audit_log`) != audits {
@@ -147,7 +146,7 @@ func TestMatchCountyIsFinal(t *testing.T) {
 	// Concurrent retries of a new county's match: one match, one answer.
 	id2 := f.batch("b2", []string{zr}, []objSpec{{key: "P1"}, {key: "P2"}, {key: "P3"}})
 	var wg sync.WaitGroup
-	results := make([]activities.MatchResult, 4)
+	results := make([]MatchResult, 4)
 	errs := make([]error, 4)
 	for i := range results {
 		wg.Add(1)
@@ -236,14 +235,14 @@ func TestMatchCountyRefusals(t *testing.T) {
 	f.inspectors(inspSpec{key: "A"}, inspSpec{key: "B"})
 	id := f.batch("b", []string{zr}, []objSpec{{key: "O1"}})
 
-	_, err := f.s.MatchCounty(ctx, activities.MatchInput{BatchID: id, County: f.county, Beacon: "a\tb"})
+	_, err := f.s.MatchCounty(ctx, MatchInput{BatchID: id, County: f.county, Beacon: "a\tb"})
 	e := wantFault(t, err, fault.Invalid, "incomplete")
 	if len(e.Problems) != 2 || e.Problems[0].Field != "beacon" || e.Problems[1].Field != "inspection_end" {
 		t.Errorf("problems %+v", e.Problems)
 	}
-	_, err = f.s.MatchCounty(ctx, activities.MatchInput{BatchID: "nope-" + f.sfx, County: f.county, InspectionEnd: inspectionEnd})
+	_, err = f.s.MatchCounty(ctx, MatchInput{BatchID: "nope-" + f.sfx, County: f.county, InspectionEnd: inspectionEnd})
 	wantFault(t, err, fault.NotFound, "no batch")
-	_, err = f.s.MatchCounty(ctx, activities.MatchInput{BatchID: id, County: "330411", InspectionEnd: inspectionEnd})
+	_, err = f.s.MatchCounty(ctx, MatchInput{BatchID: id, County: "330411", InspectionEnd: inspectionEnd})
 	wantFault(t, err, fault.NotFound, "no drawn object assigned to county 330411")
 
 	for _, state := range []string{"drawn", "archived"} {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/match"
@@ -38,7 +37,7 @@ const maxReason = 500
 // an object not matched, a closed task and a batch no longer in progress
 // are Conflicts; nobody eligible and available is a Conflict whose Details
 // are one [Unstaffed].
-func (s *Service) Replace(ctx context.Context, in activities.ReplaceInput) (activities.ReplaceResult, error) {
+func (s *Service) Replace(ctx context.Context, in ReplaceInput) (ReplaceResult, error) {
 	reason := strings.TrimSpace(in.Reason)
 	var problems []fault.Problem
 	for _, f := range []struct{ name, value string }{
@@ -52,14 +51,14 @@ func (s *Service) Replace(ctx context.Context, in activities.ReplaceInput) (acti
 		problems = append(problems, fault.Problem{Field: "reason", Message: fmt.Sprintf("must be valid text of at most %d characters", maxReason)})
 	}
 	if err := fault.Invalids("the replacement request is incomplete", problems); err != nil {
-		return activities.ReplaceResult{}, err
+		return ReplaceResult{}, err
 	}
 	by := in.By
 	if by == "" {
 		by = "system"
 	}
 
-	var res activities.ReplaceResult
+	var res ReplaceResult
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		st, err := loadReplacement(ctx, tx, in)
 		if err != nil || st == nil {
@@ -76,7 +75,7 @@ func (s *Service) Replace(ctx context.Context, in activities.ReplaceInput) (acti
 		return err
 	})
 	if err != nil {
-		return activities.ReplaceResult{}, err
+		return ReplaceResult{}, err
 	}
 	return res, nil
 }
@@ -98,7 +97,7 @@ type replacement struct {
 
 // loadReplacement reads the replacement's state; nil (and no error) when
 // the inspector is not on the object's current team.
-func loadReplacement(ctx context.Context, tx *sqlx.Tx, in activities.ReplaceInput) (*replacement, error) {
+func loadReplacement(ctx context.Context, tx *sqlx.Tx, in ReplaceInput) (*replacement, error) {
 	var county sql.NullString
 	err := tx.GetContext(ctx, &county, `SELECT county_code FROM batch_objects WHERE batch_id = $1 AND object_key = $2`,
 		in.BatchID, in.ObjectKey)
@@ -199,7 +198,7 @@ func loadReplacement(ctx context.Context, tx *sqlx.Tx, in activities.ReplaceInpu
 // decideReplacement draws the replacement (DRAW-SPEC §2, replacement) and
 // returns its proof, or why there is none: a closed task, or nobody
 // eligible and available. It reads nothing but st.
-func decideReplacement(st replacement, in activities.ReplaceInput, reason string) (Proof, error) {
+func decideReplacement(st replacement, in ReplaceInput, reason string) (Proof, error) {
 	if st.stage == "closed" {
 		return Proof{}, fault.New(fault.Conflict, "the task of object %s in batch %s is closed; its team can no longer change", in.ObjectKey, in.BatchID)
 	}
@@ -243,23 +242,23 @@ func decideReplacement(st replacement, in activities.ReplaceInput, reason string
 
 // storeReplacement writes a decided replacement: the replaced seat marked,
 // the new one assigned, the proof and its audit entry.
-func storeReplacement(ctx context.Context, tx *sqlx.Tx, st replacement, proof Proof, in activities.ReplaceInput, by string) (activities.ReplaceResult, error) {
+func storeReplacement(ctx context.Context, tx *sqlx.Tx, st replacement, proof Proof, in ReplaceInput, by string) (ReplaceResult, error) {
 	doc, err := json.Marshal(proof)
 	if err != nil {
-		return activities.ReplaceResult{}, fmt.Errorf("encode the replacement proof: %w", err)
+		return ReplaceResult{}, fmt.Errorf("encode the replacement proof: %w", err)
 	}
 	got, reason := proof.Replacement, proof.Reason
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE match_assignments SET replaced_at = now(), replaced_reason = $4, replaced_by = $5, replaced_in_round = $6
 		WHERE batch_id = $1 AND object_key = $2 AND inspector_key = $3 AND replaced_at IS NULL`,
 		in.BatchID, in.ObjectKey, in.InspectorKey, reason, by, st.round); err != nil {
-		return activities.ReplaceResult{}, fmt.Errorf("mark %s replaced on object %s of batch %s: %w", in.InspectorKey, in.ObjectKey, in.BatchID, err)
+		return ReplaceResult{}, fmt.Errorf("mark %s replaced on object %s of batch %s: %w", in.InspectorKey, in.ObjectKey, in.BatchID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO match_assignments (batch_id, object_key, inspector_key, round, county_code, department_code, position, assigned_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		in.BatchID, in.ObjectKey, got, st.round, st.county, st.department, st.position, by); err != nil {
-		return activities.ReplaceResult{}, fmt.Errorf("assign %s to object %s of batch %s: %w", got, in.ObjectKey, in.BatchID, err)
+		return ReplaceResult{}, fmt.Errorf("assign %s to object %s of batch %s: %w", got, in.ObjectKey, in.BatchID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO matches (batch_id, county_code, department_code, object_key, round, kind, beacon, inspection_end,
@@ -267,7 +266,7 @@ func storeReplacement(ctx context.Context, tx *sqlx.Tx, st replacement, proof Pr
 		VALUES ($1, $2, $3, $4, $5, 'replacement', $6, $7, $8, $9, $10, $11, $12)`,
 		in.BatchID, st.county, st.department, in.ObjectKey, st.round, st.beacon, st.end.String(),
 		proof.MatchSeed, proof.PoolHash, replaceDigest(in, reason, by), doc, by); err != nil {
-		return activities.ReplaceResult{}, fmt.Errorf("store the replacement proof of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+		return ReplaceResult{}, fmt.Errorf("store the replacement proof of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
 	}
 	if _, err := audit.Append(ctx, tx, audit.Entry{
 		Actor: by, Action: "match.replace", Entity: "match", EntityID: in.BatchID + "/" + st.county,
@@ -277,9 +276,9 @@ func storeReplacement(ctx context.Context, tx *sqlx.Tx, st replacement, proof Pr
 			"reason": reason, "match_seed": proof.MatchSeed, "pool_hash": proof.PoolHash,
 		},
 	}); err != nil {
-		return activities.ReplaceResult{}, err
+		return ReplaceResult{}, err
 	}
-	res := activities.ReplaceResult{Replacement: got, Replaced: in.InspectorKey, Round: st.round,
+	res := ReplaceResult{Replacement: got, Replaced: in.InspectorKey, Round: st.round,
 		MatchSeed: proof.MatchSeed, Department: st.department}
 	res.Team, err = currentTeam(ctx, tx, in.BatchID, in.ObjectKey)
 	return res, err
@@ -288,7 +287,7 @@ func storeReplacement(ctx context.Context, tx *sqlx.Tx, st replacement, proof Pr
 // notOnTeam answers a replacement of an inspector who is not on the
 // object's current team: the same replacement made before (a retry) is
 // returned; anything else is a Conflict.
-func (s *Service) notOnTeam(ctx context.Context, tx *sqlx.Tx, in activities.ReplaceInput, reason, by string) (activities.ReplaceResult, error) {
+func (s *Service) notOnTeam(ctx context.Context, tx *sqlx.Tx, in ReplaceInput, reason, by string) (ReplaceResult, error) {
 	var prior []struct {
 		Department string `db:"department_code"`
 		Position   int    `db:"position"`
@@ -300,15 +299,15 @@ func (s *Service) notOnTeam(ctx context.Context, tx *sqlx.Tx, in activities.Repl
 		SELECT department_code, position, replaced_reason, replaced_by, replaced_in_round FROM match_assignments
 		WHERE batch_id = $1 AND object_key = $2 AND inspector_key = $3 AND replaced_at IS NOT NULL
 		ORDER BY replaced_in_round DESC LIMIT 1`, in.BatchID, in.ObjectKey, in.InspectorKey); err != nil {
-		return activities.ReplaceResult{}, fmt.Errorf("read the replacements of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
+		return ReplaceResult{}, fmt.Errorf("read the replacements of object %s in batch %s: %w", in.ObjectKey, in.BatchID, err)
 	}
 	team, err := currentTeam(ctx, tx, in.BatchID, in.ObjectKey)
 	if err != nil {
-		return activities.ReplaceResult{}, err
+		return ReplaceResult{}, err
 	}
 	if len(prior) == 1 && prior[0].Reason == reason && prior[0].By == by {
 		p := prior[0]
-		res := activities.ReplaceResult{Replaced: in.InspectorKey, Round: p.Round, Department: p.Department, Team: team}
+		res := ReplaceResult{Replaced: in.InspectorKey, Round: p.Round, Department: p.Department, Team: team}
 		if err := tx.GetContext(ctx, &res.Replacement, `
 			SELECT inspector_key FROM match_assignments
 			WHERE batch_id = $1 AND object_key = $2 AND round = $3 AND department_code = $4 AND position = $5`,
@@ -323,9 +322,9 @@ func (s *Service) notOnTeam(ctx context.Context, tx *sqlx.Tx, in activities.Repl
 		return res, nil
 	}
 	if len(team) == 0 {
-		return activities.ReplaceResult{}, fault.New(fault.Conflict, "object %s of batch %s has not been matched yet", in.ObjectKey, in.BatchID)
+		return ReplaceResult{}, fault.New(fault.Conflict, "object %s of batch %s has not been matched yet", in.ObjectKey, in.BatchID)
 	}
-	return activities.ReplaceResult{}, fault.New(fault.Conflict, "inspector %s is not on the team of object %s in batch %s (%s)",
+	return ReplaceResult{}, fault.New(fault.Conflict, "inspector %s is not on the team of object %s in batch %s (%s)",
 		in.InspectorKey, in.ObjectKey, in.BatchID, strings.Join(team, ", "))
 }
 
@@ -341,7 +340,7 @@ func currentTeam(ctx context.Context, q sqlx.QueryerContext, batchID, objectKey 
 	return team, nil
 }
 
-func replaceDigest(in activities.ReplaceInput, reason, by string) string {
+func replaceDigest(in ReplaceInput, reason, by string) string {
 	h := sha256.New()
 	for _, f := range []string{in.BatchID, in.ObjectKey, in.InspectorKey, reason, by} {
 		h.Write([]byte(f))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/lib/pq"
 
-	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 )
 
@@ -44,7 +43,7 @@ func TestReplace(t *testing.T) {
 	}
 	f.task("other", f.id("Z1"), "assigned", outside[:1], time.Hour)
 
-	in := activities.ReplaceInput{BatchID: id, ObjectKey: o1, InspectorKey: team[0], Reason: " 因病无法参加检查 ", By: "county_officer:test"}
+	in := ReplaceInput{BatchID: id, ObjectKey: o1, InspectorKey: team[0], Reason: " 因病无法参加检查 ", By: "county_officer:test"}
 	rep, err := f.s.Replace(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -114,17 +113,17 @@ func TestReplace(t *testing.T) {
 		t.Error("the retry wrote assignments")
 	}
 	// The same inspector for another reason, or anyone off the team: no.
-	_, err = f.s.Replace(ctx, activities.ReplaceInput{BatchID: id, ObjectKey: o1, InspectorKey: team[0], Reason: "其他", By: "county_officer:test"})
+	_, err = f.s.Replace(ctx, ReplaceInput{BatchID: id, ObjectKey: o1, InspectorKey: team[0], Reason: "其他", By: "county_officer:test"})
 	wantFault(t, err, fault.Conflict, "is not on the team")
-	_, err = f.s.Replace(ctx, activities.ReplaceInput{BatchID: id, ObjectKey: "nope", InspectorKey: team[1], Reason: "x"})
+	_, err = f.s.Replace(ctx, ReplaceInput{BatchID: id, ObjectKey: "nope", InspectorKey: team[1], Reason: "x"})
 	wantFault(t, err, fault.NotFound, "not on the drawn list")
-	_, err = f.s.Replace(ctx, activities.ReplaceInput{BatchID: id, ObjectKey: o1, InspectorKey: team[1]})
+	_, err = f.s.Replace(ctx, ReplaceInput{BatchID: id, ObjectKey: o1, InspectorKey: team[1]})
 	wantFault(t, err, fault.Invalid, "incomplete")
 
 	// A late recusal, declared after the match: round 3, and the proof's
 	// object carries it.
 	f.exec(`INSERT INTO inspector_conflicts (inspector_key, object_key, reason) VALUES ($1, $2, '利害关系')`, team[1], o1)
-	rep3, err := f.s.Replace(ctx, activities.ReplaceInput{BatchID: id, ObjectKey: o1, InspectorKey: team[1], Reason: "申请回避", By: "county_officer:test"})
+	rep3, err := f.s.Replace(ctx, ReplaceInput{BatchID: id, ObjectKey: o1, InspectorKey: team[1], Reason: "申请回避", By: "county_officer:test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +165,7 @@ func TestReplaceWithNobodyLeft(t *testing.T) {
 	before := f.count(`SELECT count(*) FROM match_assignments WHERE batch_id = $1`, id)
 	audits := f.count(`SELECT count(*) FROM audit_log`)
 
-	_, err := f.s.Replace(ctx, activities.ReplaceInput{BatchID: id, ObjectKey: f.id("O1"), InspectorKey: team[0], Reason: "因病", By: "x"})
+	_, err := f.s.Replace(ctx, ReplaceInput{BatchID: id, ObjectKey: f.id("O1"), InspectorKey: team[0], Reason: "因病", By: "x"})
 	e := wantFault(t, err, fault.Conflict, "nobody can replace")
 	if u, ok := e.Details.([]Unstaffed); !ok || len(u) != 1 || u[0] != (Unstaffed{ObjectKey: f.id("O1"), Eligible: 0, Available: 0}) {
 		t.Errorf("details %#v", e.Details)
@@ -179,7 +178,7 @@ func TestReplaceWithNobodyLeft(t *testing.T) {
 	// A closed task's team is history.
 	f.exec(`DELETE FROM inspector_conflicts WHERE object_key = $1`, f.id("O1"))
 	recordTasks(f, id, "closed", res.Teams)
-	_, err = f.s.Replace(ctx, activities.ReplaceInput{BatchID: id, ObjectKey: f.id("O1"), InspectorKey: team[0], Reason: "因病", By: "x"})
+	_, err = f.s.Replace(ctx, ReplaceInput{BatchID: id, ObjectKey: f.id("O1"), InspectorKey: team[0], Reason: "因病", By: "x"})
 	wantFault(t, err, fault.Conflict, "is closed")
 }
 
