@@ -133,6 +133,23 @@ func TestPlanStartsItsBatches(t *testing.T) {
 	if !found {
 		t.Errorf("the statistics do not count the plan's completed batch under GDBH: %v", stats["departments"])
 	}
+
+	// The coordinator steers the running plan: a pause, a resume, an
+	// extra batch, and its end.
+	plan := "/api/v1/plans/" + id
+	if got := sys.call("POST", plan+"/pause", coordinator, map[string]any{"reason": "上级通知暂停"}, http.StatusOK); got["state"] != "paused" {
+		t.Errorf("paused: %v", got)
+	}
+	sys.call("POST", plan+"/pause", coordinator, nil, http.StatusConflict)
+	if got := sys.call("POST", plan+"/resume", coordinator, nil, http.StatusOK); got["state"] != "running" {
+		t.Errorf("resumed: %v", got)
+	}
+	if got := sys.call("POST", plan+"/batches", coordinator, map[string]any{"name": "投诉集中"}, http.StatusCreated); got["extra"] != true || got["batch_id"] == "" {
+		t.Errorf("the extra batch: %v", got)
+	}
+	if got := sys.call("POST", plan+"/cancel", coordinator, map[string]any{"reason": "年度计划调整"}, http.StatusOK); got["state"] != "cancelled" {
+		t.Errorf("cancelled: %v", got)
+	}
 }
 
 // TestTestPlanOnFixedDays is the guard of testPlan: at each of
