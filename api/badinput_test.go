@@ -3,10 +3,13 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -288,6 +291,64 @@ func badRequestsFor(f scopeFixture, method, path string, op *openapi3.Operation)
 	}
 	add("missing body", url, hdr(), nil, "application/json", "")
 	add("empty object (missing required fields)", url, hdr(), []byte(`{}`), "application/json", "")
+	for _, c := range schemaCases(op) {
+		// With an If-Match, so that an update reads the body.
+		add(c.kind, url, hdr("If-Match", `"1"`), c.body, "application/json", c.field)
+	}
+	return out
+}
+
+// schemaCases are the bodies the document's schema of the operation's
+// body refuses, each the schema's example with one fault: a field of
+// another type (named by the problem), or a required field left out.
+func schemaCases(op *openapi3.Operation) []struct {
+	kind, field string
+	body        []byte
+} {
+	var out []struct {
+		kind, field string
+		body        []byte
+	}
+	mt := op.RequestBody.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil || len(mt.Schema.Value.Examples) == 0 {
+		return nil
+	}
+	sc := mt.Schema.Value
+	example, ok := sc.Examples[0].(map[string]any)
+	if !ok {
+		return nil
+	}
+	with := func(name string, v any, drop bool) []byte {
+		m := maps.Clone(example)
+		if drop {
+			delete(m, name)
+		} else {
+			m[name] = v
+		}
+		b, _ := json.Marshal(m)
+		return b
+	}
+	for _, name := range slices.Sorted(maps.Keys(sc.Properties)) {
+		p := sc.Properties[name].Value
+		if p == nil || p.Type == nil {
+			continue
+		}
+		// A value no JSON type of the field takes.
+		var wrong any = map[string]any{"x": 1}
+		if p.Type.Includes("object") {
+			wrong = "x"
+		}
+		out = append(out, struct {
+			kind, field string
+			body        []byte
+		}{"wrong type of " + name + " (the document's schema)", name, with(name, wrong, false)})
+	}
+	for _, name := range sc.Required {
+		out = append(out, struct {
+			kind, field string
+			body        []byte
+		}{"required " + name + " left out (the document's schema)", "", with(name, nil, true)})
+	}
 	return out
 }
 

@@ -103,6 +103,9 @@ func TestOpenAPIDescribesEveryBody(t *testing.T) {
 					if !strings.Contains(ct, "json") {
 						continue
 					}
+					if name := closedSchema(mt.Schema, map[*openapi3.Schema]bool{}); name != "" {
+						t.Errorf("%s %s: %s is closed (additionalProperties: false) at %s; answers stay open to new fields", what, code, ct, name)
+					}
 					s := mt.Schema
 					if s == nil || s.Value == nil {
 						t.Errorf("%s %s: %s has no schema", what, code, ct)
@@ -116,6 +119,30 @@ func TestOpenAPIDescribesEveryBody(t *testing.T) {
 			}
 		}
 	}
+}
+
+// closedSchema names where s, or a schema within it, refuses unknown
+// properties; "" if nowhere.
+func closedSchema(s *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) string {
+	if s == nil || s.Value == nil || seen[s.Value] {
+		return ""
+	}
+	v := s.Value
+	seen[v] = true
+	if v.AdditionalProperties.Has != nil && !*v.AdditionalProperties.Has {
+		return s.Ref + " (this schema)"
+	}
+	subs := []*openapi3.SchemaRef{v.Items, v.AdditionalProperties.Schema}
+	for _, p := range v.Properties {
+		subs = append(subs, p)
+	}
+	subs = append(append(append(subs, v.AnyOf...), v.OneOf...), v.AllOf...)
+	for _, sub := range subs {
+		if name := closedSchema(sub, seen); name != "" {
+			return name
+		}
+	}
+	return ""
 }
 
 // TestOpenAPIExamplesAreValid: each example of a schema is an instance of

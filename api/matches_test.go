@@ -196,3 +196,28 @@ func TestInfeasibleMatchIs409WithEveryObject(t *testing.T) {
 		t.Errorf("%d proofs stored, %v", n, err)
 	}
 }
+
+// TestSetAsideAPI: a county officer sets an object of their county aside
+// before the match, with a reason, and finds it listed; the answers hold
+// to the document (newMatchHandler is checked).
+func TestSetAsideAPI(t *testing.T) {
+	db := testenv.DB(t)
+	h := newMatchHandler(t, db)
+	id, county := matchedCounty(t, db, 3, "tag")
+	var key string
+	if err := db.Get(&key, `SELECT object_key FROM batch_objects WHERE batch_id = $1 ORDER BY position LIMIT 1`, id); err != nil {
+		t.Fatal(err)
+	}
+	officer := map[string]string{"Authorization": "Bearer county_officer/" + county, "Content-Type": "application/json"}
+	path := "/api/v1/batches/" + id + "/counties/" + county + "/set-asides"
+	rec := doBody(h, "POST", path, `{"object_key":"`+key+`","reason":"全部符合条件的检查人员均须回避"}`, officer)
+	if rec.Code != 201 || !strings.Contains(rec.Body.String(), key) {
+		t.Fatalf("set aside: %d %s", rec.Code, rec.Body)
+	}
+	if rec := doBody(h, "POST", path, `{"object_key":"`+key+`","reason":"另一理由"}`, officer); rec.Code != 409 {
+		t.Errorf("set aside again with another reason: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(h, "GET", "/api/v1/batches/"+id+"/set-asides", bearer("coordinator")); rec.Code != 200 || !strings.Contains(rec.Body.String(), "均须回避") {
+		t.Errorf("list: %d %s", rec.Code, rec.Body)
+	}
+}

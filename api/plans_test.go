@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,6 +47,19 @@ func TestPlanAPI(t *testing.T) {
 	if rec := doBody(r, "POST", "/api/v1/plans", fmt.Sprintf(body, "0.3"), bearer("department_officer/D"+sfx)); rec.Code != 201 {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
+	// Edited (If-Match: the version read), submitted, returned for a
+	// change and submitted again.
+	owner := bearer("department_officer/D" + sfx)
+	edit := map[string]string{"If-Match": `"1"`}
+	maps.Copy(edit, owner)
+	if rec := doBody(r, "PUT", "/api/v1/plans/"+id, strings.Replace(fmt.Sprintf(body, "0.3"), `"notes":""`, `"notes":"第二稿"`, 1), edit); rec.Code != 200 ||
+		!strings.Contains(rec.Body.String(), "第二稿") {
+		t.Fatalf("update: %d %s", rec.Code, rec.Body)
+	}
+	doBody(r, "POST", "/api/v1/plans/"+id+"/submit", "", owner)
+	if rec := doBody(r, "POST", "/api/v1/plans/"+id+"/return", "", coord); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"state":"draft"`) {
+		t.Fatalf("return: %d %s", rec.Code, rec.Body)
+	}
 	// The policy reads in the units it is written in.
 	if rec := doBody(r, "GET", "/api/v1/plans/"+id, "", coord); rec.Code != 200 ||
 		!strings.Contains(rec.Body.String(), `"beacon_wait_minutes":1440`) || !strings.Contains(rec.Body.String(), `"reminder_time":"09:00"`) ||
@@ -76,6 +90,9 @@ func TestPlanAPI(t *testing.T) {
 	}
 	if runs[0] == "" || runs[0] != runs[1] {
 		t.Errorf("start is not idempotent: %v", runs)
+	}
+	if rec := doBody(r, "GET", "/api/v1/city-plan?year="+strconv.Itoa(next), "", coord); rec.Code != 200 || !strings.Contains(rec.Body.String(), id) {
+		t.Errorf("the city's plan: %d %s", rec.Code, rec.Body)
 	}
 	if rec := doBody(r, "GET", "/public/plans?year="+strconv.Itoa(next), "", nil); rec.Code != 200 || strings.Contains(rec.Body.String(), id) {
 		t.Errorf("an unpublished plan is public: %d", rec.Code)

@@ -54,6 +54,9 @@ func TestTargetedCase(t *testing.T) {
 	}
 	sys.call("POST", "/api/v1/cases/"+id+"/assign", sys.token(auth.CountyOfficer, "330402"), map[string]any{"inspectors": team}, http.StatusNotFound) // another county does not see it
 	sys.call("POST", "/api/v1/cases/"+id+"/assign", officer, map[string]any{"inspectors": team}, http.StatusOK)
+	if got := sys.call("GET", "/api/v1/cases/"+id, officer, nil, http.StatusOK); got["source_name"] != "投诉举报" {
+		t.Errorf("the case as read: %v", got)
+	}
 
 	batchID := created["batch_id"].(string)
 	path := "/api/v1/batches/" + batchID + "/tasks/" + object.Key

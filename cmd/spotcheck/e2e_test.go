@@ -229,6 +229,10 @@ func TestBatchEndToEnd(t *testing.T) {
 	eventually("the lock", func() bool {
 		return call("GET", "/api/v1/batches/"+id, coordinator, nil, http.StatusOK)["state"] == "locked"
 	})
+	// The drawn list is public (一公开).
+	if drawn, _ := call("GET", "/public/batches/"+id+"/drawn", "", nil, http.StatusOK)["items"].([]any); len(drawn) == 0 {
+		t.Error("the public drawn list is empty")
+	}
 	// The progress read from the database names the workflow's phases.
 	phases := func() (string, bool, []string) {
 		p := call("GET", "/api/v1/batches/"+id+"/progress", coordinator, nil, http.StatusOK)

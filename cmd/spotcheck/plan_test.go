@@ -114,9 +114,17 @@ func TestPlanStartsItsBatches(t *testing.T) {
 		tasks = sys.tasks(first, coordinator, "&stage=assigned")
 		return len(tasks) > 0 && len(tasks) == int(sys.call("GET", "/api/v1/batches/"+first, coordinator, nil, http.StatusOK)["drawn_count"].(float64))
 	})
-	for _, task := range tasks {
+	for i, task := range tasks {
 		path := "/api/v1/batches/" + first + "/tasks/" + task["object_key"].(string)
 		sys.call("POST", path+"/inspected", officer, map[string]any{"completed_on": today.String()}, http.StatusOK)
+		if i == 0 {
+			// The coordinator extends the first result's deadline.
+			before := sys.call("GET", path, coordinator, nil, http.StatusOK)["result_due"]
+			after := sys.call("POST", path+"/extensions", coordinator, map[string]any{"duty": "result_entry", "working_days": 5, "reason": "检验检测报告尚未出具"}, http.StatusOK)["result_due"]
+			if before == nil || after == nil || fmt.Sprint(after) <= fmt.Sprint(before) {
+				t.Errorf("the result was due %v, after the extension %v", before, after)
+			}
+		}
 		sys.call("POST", path+"/result", officer, map[string]any{"result_code": "no_problem", "method": "written"}, http.StatusOK)
 		sys.call("POST", path+"/review", officer, map[string]any{"approve": true}, http.StatusOK)
 	}
@@ -132,6 +140,23 @@ func TestPlanStartsItsBatches(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the statistics do not count the plan's completed batch under GDBH: %v", stats["departments"])
+	}
+
+	// The coordinator steers the running plan: a pause, a resume, an
+	// extra batch, and its end.
+	plan := "/api/v1/plans/" + id
+	if got := sys.call("POST", plan+"/pause", coordinator, map[string]any{"reason": "上级通知暂停"}, http.StatusOK); got["state"] != "paused" {
+		t.Errorf("paused: %v", got)
+	}
+	sys.call("POST", plan+"/pause", coordinator, nil, http.StatusConflict)
+	if got := sys.call("POST", plan+"/resume", coordinator, nil, http.StatusOK); got["state"] != "running" {
+		t.Errorf("resumed: %v", got)
+	}
+	if got := sys.call("POST", plan+"/batches", coordinator, map[string]any{"name": "投诉集中"}, http.StatusCreated); got["extra"] != true || got["batch_id"] == "" {
+		t.Errorf("the extra batch: %v", got)
+	}
+	if got := sys.call("POST", plan+"/cancel", coordinator, map[string]any{"reason": "年度计划调整"}, http.StatusOK); got["state"] != "cancelled" {
+		t.Errorf("cancelled: %v", got)
 	}
 }
 
