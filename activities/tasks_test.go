@@ -107,7 +107,7 @@ func TestLedgerTakesEveryDuty(t *testing.T) {
 	tk := &Tasks{DB: db, Calendars: StaticCalendar{Cal: workday.Default()}}
 	due := workday.Date{Year: 2026, Month: 3, Day: 31}
 	for duty := range inspection.DutyNames {
-		if err := tk.OpenAccountability(ctx, Lapse{BatchID: "LD-1", ObjectKey: "K1", County: "330402", Duty: duty, Due: due, At: time.Now()}); err != nil {
+		if err := tk.OpenAccountability(ctx, Lapse{BatchID: "LD-1", ObjectKey: "K1", County: "330402", Duty: duty, Due: due, At: time.Date(2026, 4, 1, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))}); err != nil {
 			t.Errorf("%s: %v", duty, err)
 		}
 	}
