@@ -12,7 +12,7 @@ import (
 type progressCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
-	m  map[[2]string]*progressEntry
+	m   map[[2]string]*progressEntry
 }
 
 type progressEntry struct {
