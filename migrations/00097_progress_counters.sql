@@ -37,16 +37,6 @@ LANGUAGE sql STABLE AS $$
 $$;
 -- +goose StatementEnd
 
--- What one drawn object adds: one under its county and its task's stage.
--- +goose StatementBegin
-CREATE FUNCTION object_counts(p_batch text, p_key text, p_county text)
-RETURNS TABLE (batch_id text, county_code text, what text, d bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT p_batch, coalesce(p_county, ''),
-           coalesce((SELECT t.stage FROM tasks t WHERE t.batch_id = p_batch AND t.object_key = p_key), 'awaiting_match'), 1::bigint
-$$;
--- +goose StatementEnd
-
 -- +goose StatementBegin
 CREATE FUNCTION progress_counters_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -77,28 +67,33 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
+-- A drawn object counts once under its county and its task's stage. The
+-- drawn list arrives in one COPY of tens of thousands of rows: joined to
+-- the tasks as a set, not looked up row by row.
 -- +goose StatementBegin
 CREATE FUNCTION progress_counters_objects() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO progress_counters AS c (batch_id, county_code, what, n)
-        SELECT f.batch_id, f.county_code, f.what, sum(f.d)
-        FROM new_rows o, object_counts(o.batch_id, o.object_key, o.county_code) f
+        SELECT o.batch_id, coalesce(o.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
+        FROM new_rows o LEFT JOIN tasks t ON t.batch_id = o.batch_id AND t.object_key = o.object_key
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (batch_id, county_code, what) DO UPDATE SET n = c.n + EXCLUDED.n;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO progress_counters AS c (batch_id, county_code, what, n)
         SELECT x.batch_id, x.county_code, x.what, sum(x.d) FROM (
-            SELECT f.* FROM new_rows o, object_counts(o.batch_id, o.object_key, o.county_code) f
+            SELECT o.batch_id, coalesce(o.county_code, '') AS county_code, coalesce(t.stage, 'awaiting_match') AS what, 1 AS d
+            FROM new_rows o LEFT JOIN tasks t ON t.batch_id = o.batch_id AND t.object_key = o.object_key
             UNION ALL
-            SELECT f.batch_id, f.county_code, f.what, -f.d FROM old_rows o, object_counts(o.batch_id, o.object_key, o.county_code) f
+            SELECT o.batch_id, coalesce(o.county_code, ''), coalesce(t.stage, 'awaiting_match'), -1
+            FROM old_rows o LEFT JOIN tasks t ON t.batch_id = o.batch_id AND t.object_key = o.object_key
         ) x
         GROUP BY 1, 2, 3 HAVING sum(x.d) <> 0 ORDER BY 1, 2, 3
         ON CONFLICT (batch_id, county_code, what) DO UPDATE SET n = c.n + EXCLUDED.n;
     ELSE
         INSERT INTO progress_counters AS c (batch_id, county_code, what, n)
-        SELECT f.batch_id, f.county_code, f.what, -sum(f.d)
-        FROM old_rows o, object_counts(o.batch_id, o.object_key, o.county_code) f
+        SELECT o.batch_id, coalesce(o.county_code, ''), coalesce(t.stage, 'awaiting_match'), -count(*)
+        FROM old_rows o LEFT JOIN tasks t ON t.batch_id = o.batch_id AND t.object_key = o.object_key
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (batch_id, county_code, what) DO UPDATE SET n = c.n + EXCLUDED.n;
     END IF;
@@ -164,6 +159,5 @@ DROP TRIGGER progress_counters_tasks_insert ON tasks;
 DROP FUNCTION progress_counters_ledger();
 DROP FUNCTION progress_counters_objects();
 DROP FUNCTION progress_counters_tasks();
-DROP FUNCTION object_counts(text, text, text);
 DROP FUNCTION task_counts(text, text, text, text, text[]);
 DROP TABLE progress_counters;

@@ -133,7 +133,8 @@ func BenchmarkDraw(b *testing.B) {
 		stageTimes[stage] = append(stageTimes[stage], d)
 		stageMu.Unlock()
 	}
-	b.Logf("load average before: %s; %d cores, %s", loadAverage(), runtime.NumCPU(), cpuModel())
+	fmt.Printf("draw bench: load average before: %s; %d cores, %s; %s\n", loadAverage(), runtime.NumCPU(), cpuModel(),
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	var peak int64
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
@@ -180,7 +181,7 @@ func BenchmarkDraw(b *testing.B) {
 			base = append(base, time.Since(t))
 		}
 		loads = append(loads, loadAverage())
-		b.Logf("run %d: ours %v (freeze %v), baseline %v, load average %s", i+1, ours[i].Round(time.Millisecond),
+		fmt.Printf("draw bench: run %d: ours %v (freeze %v), baseline %v, load average %s\n", i+1, ours[i].Round(time.Millisecond),
 			freeze[i].Round(time.Millisecond), base[i].Round(time.Millisecond), loads[i])
 		if n != *drawn.DrawnCount {
 			b.Fatalf("the baseline drew %d objects, ours %d", n, *drawn.DrawnCount)
@@ -212,17 +213,20 @@ func BenchmarkDraw(b *testing.B) {
 		}
 		return "NOT met"
 	}
-	b.Logf("%d objects, 40 strata, %d runs interleaved with the peer, load average during: %s", objectCount(), len(ours), strings.Join(loads, " | "))
-	b.Logf("ours     median %v (spread %v–%v)   goal median < 1.0 s: %s", o.Round(time.Millisecond),
+	// The summary goes to standard output: go test keeps only the first
+	// lines of a benchmark's log.
+	summary := func(format string, args ...any) { fmt.Printf("draw bench: "+format+"\n", args...) }
+	summary("%d objects, 40 strata, %d runs interleaved with the peer, load average during: %s", objectCount(), len(ours), strings.Join(loads, " | "))
+	summary("ours     median %v (spread %v–%v)   goal median < 1.0 s: %s", o.Round(time.Millisecond),
 		slices.Min(ours).Round(time.Millisecond), slices.Max(ours).Round(time.Millisecond), met(o < time.Second))
-	b.Logf("baseline median %v (spread %v–%v)   ORDER BY random() per stratum", bl.Round(time.Millisecond),
+	summary("baseline median %v (spread %v–%v)   ORDER BY random() per stratum", bl.Round(time.Millisecond),
 		slices.Min(base).Round(time.Millisecond), slices.Max(base).Round(time.Millisecond))
-	b.Logf("ratio    median %.1f× (spread %.1f×–%.1f×)   goal >= 6×: %s", r,
+	summary("ratio    median %.1f× (spread %.1f×–%.1f×)   goal >= 6×: %s", r,
 		float64(slices.Min(ratios))/1000, float64(slices.Max(ratios))/1000, met(r >= 6))
-	b.Logf("stages (median, spread): freeze %v = %s; draw %v = %s", f.Round(time.Millisecond),
+	summary("stages (median, spread): freeze %v = %s; draw %v = %s", f.Round(time.Millisecond),
 		stageLine(stageTimes, "freeze.scan", "freeze.sort", "freeze.store+hash"), (o - f).Round(time.Millisecond),
 		stageLine(stageTimes, "read", "hash", "select", "proof", "write"))
-	b.Logf("peak RSS %.0f MB (VmHWM of this process, reset before each freeze)", float64(peak)/(1<<20))
+	summary("peak RSS %.0f MB (VmHWM of this process, reset before each freeze)", float64(peak)/(1<<20))
 }
 
 // stageLine prints the median and spread of each stage.
