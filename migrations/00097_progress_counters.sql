@@ -11,6 +11,7 @@
 --                    object's county ('' before the lock assigns them);
 --   'overdue:' duty  tasks with that duty's deadline passed, under the
 --                    task's county;
+--   'tasks:overdue'  tasks with any deadline passed, under the task's county;
 --   'ledger:' duty   accountability entries.
 -- Counties are assigned at the lock, before any task exists; a task's
 -- stage change reads its object's county as stored.
@@ -34,6 +35,8 @@ LANGUAGE sql STABLE AS $$
     WHERE b.batch_id = p_batch AND b.object_key = p_key
     UNION ALL
     SELECT p_batch, p_county, 'overdue:' || duty, 1 FROM unnest(p_overdue) AS duty
+    UNION ALL
+    SELECT p_batch, p_county, 'tasks:overdue', 1 WHERE cardinality(p_overdue) > 0
 $$;
 -- +goose StatementEnd
 
@@ -144,6 +147,8 @@ FROM batch_objects b LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_k
 GROUP BY 1, 2, 3;
 INSERT INTO progress_counters (batch_id, county_code, what, n)
 SELECT batch_id, county_code, 'overdue:' || duty, count(*) FROM tasks, unnest(overdue) AS duty GROUP BY 1, 2, 3;
+INSERT INTO progress_counters (batch_id, county_code, what, n)
+SELECT batch_id, county_code, 'tasks:overdue', count(*) FROM tasks WHERE cardinality(overdue) > 0 GROUP BY 1, 2, 3;
 INSERT INTO progress_counters (batch_id, county_code, what, n)
 SELECT batch_id, county_code, 'ledger:' || duty, count(*) FROM accountability GROUP BY 1, 2, 3;
 

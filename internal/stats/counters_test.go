@@ -97,6 +97,33 @@ func TestCountersEqualARecount(t *testing.T) {
 	if len(p.Counties) != 1 || p.Total.Objects != want || p.Counties[0].Objects != want {
 		t.Errorf("one county's progress: %+v, want %d objects", p, want)
 	}
+	// The dashboard's batch line reads the same counters.
+	var year int
+	var want3 [3]int
+	if err := db.QueryRowContext(ctx, `
+		SELECT extract(year FROM x.committed_at AT TIME ZONE 'Asia/Shanghai')::int, count(b.object_key),
+		       count(*) FILTER (WHERE t.stage = 'closed'), count(*) FILTER (WHERE cardinality(t.overdue) > 0)
+		FROM batches x JOIN batch_objects b ON b.batch_id = x.id
+		LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
+		WHERE x.id = $1 GROUP BY x.id`, id).Scan(&year, &want3[0], &want3[1], &want3[2]); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Dashboard(ctx, year, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range d.Batches {
+		if l.ID == id {
+			found = true
+			if got := [3]int{l.Drawn, l.Closed, l.Overdue}; got != want3 || want3[2] == 0 {
+				t.Errorf("dashboard line drawn, closed, overdue = %v, want %v", got, want3)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the dashboard of %d has no line for %s", year, id)
+	}
 	step("the drawn list removed", `DELETE FROM batch_objects WHERE batch_id = $1 AND position > $2`, id, objects-5)
 	if _, err := s.Progress(ctx, "CT-NONE", ""); err == nil {
 		t.Error("an unknown batch has progress")

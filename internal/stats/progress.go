@@ -45,7 +45,7 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT b.state, c.county_code, c.what, c.n
 		FROM batches b LEFT JOIN progress_counters c
-		  ON c.batch_id = b.id AND ($2 = '' OR c.county_code = $2) AND c.n <> 0 AND c.what NOT LIKE 'ledger:%'
+		  ON c.batch_id = b.id AND ($2 = '' OR c.county_code = $2) AND c.n <> 0 AND c.what NOT LIKE 'ledger:%' AND c.what NOT LIKE 'tasks:%'
 		WHERE b.id = $1`, batchID, onlyCounty)
 	if err != nil {
 		return p, fmt.Errorf("progress of %s: %w", batchID, err)
@@ -77,7 +77,8 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 }
 
 // recountQuery counts a batch's progress from the rows themselves, as the
-// counters must: (county, stage or "overdue:"+duty or "ledger:"+duty, n).
+// counters must: (county, stage or "overdue:"+duty or "tasks:overdue" or
+// "ledger:"+duty, n).
 const recountQuery = `
 	SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
 	FROM batch_objects b LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
@@ -87,6 +88,10 @@ const recountQuery = `
 	SELECT county_code, 'overdue:' || duty, count(*)
 	FROM tasks, unnest(overdue) AS duty
 	WHERE batch_id = $1
+	GROUP BY 1, 2
+	UNION ALL
+	SELECT county_code, 'tasks:overdue', count(*)
+	FROM tasks WHERE batch_id = $1 AND cardinality(overdue) > 0
 	GROUP BY 1, 2
 	UNION ALL
 	SELECT county_code, 'ledger:' || duty, count(*)
