@@ -10,8 +10,8 @@ import (
 // for byte, for every kind of string (so the ETags and clients see no
 // difference), with and without a next page and optional fields.
 func TestResultsPageJSONIsEncodingJSON(t *testing.T) {
-	odd := []string{"", "嘉兴市南湖区某某有限公司", `quote " and \ backslash`, "<script>&amp;</script>", "tab\tnew\nline\x01",
-		"line\u2028separator\u2029", "bad \xff utf-8", "emoji 😀", "\x7f delete"}
+	odd := []string{"", "嘉兴市南湖区某某有限公司", `quote " and \ backslash`, "<script>&amp;</script>", "a<b", "a>b", "a&b", "a\"b", "a\\b", "tab\tnew\nline\x01",
+		"line\u2028separator\u2029", "a\u2029b", "bad \xff utf-8", "emoji 😀", "\x7f delete"}
 	var pages []Page[PublicResult]
 	for i, s := range odd {
 		r := PublicResult{BatchID: "B-" + s, ObjectKey: s, ObjectName: s, County: "330402", CountyName: s, Items: []string{s, "ZR-01 名称"},
