@@ -6,17 +6,13 @@ import (
 	"time"
 )
 
-// progressTTL is how stale a batch's progress may be. Dashboards poll it;
-// counting a batch's tasks takes milliseconds, and a second of staleness
-// lets one count serve every poller (bench/api: from about 200 to thousands
-// of requests a second).
-const progressTTL = time.Second
-
-// progressCache keeps each (batch, county) progress for progressTTL;
+// progressCache keeps each (batch, county) progress for ttl, for bursts
+// of pollers (the counters make each read an index lookup already);
 // concurrent misses of one key wait for a single count.
 type progressCache struct {
-	mu sync.Mutex
-	m  map[[2]string]*progressEntry
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[[2]string]*progressEntry
 }
 
 type progressEntry struct {
@@ -26,7 +22,9 @@ type progressEntry struct {
 	err   error
 }
 
-func newProgressCache() *progressCache { return &progressCache{m: map[[2]string]*progressEntry{}} }
+func newProgressCache(ttl time.Duration) *progressCache {
+	return &progressCache{ttl: ttl, m: map[[2]string]*progressEntry{}}
+}
 
 // get returns the cached progress of key or computes it with load. Errors
 // are not kept.
@@ -37,7 +35,7 @@ func (pc *progressCache) get(ctx context.Context, key [2]string, load func(conte
 	if e != nil {
 		select {
 		case <-e.ready:
-			if e.err != nil || now.Sub(e.at) > progressTTL {
+			if e.err != nil || now.Sub(e.at) > pc.ttl {
 				e = nil
 			}
 		default: // being counted: wait for it below

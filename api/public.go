@@ -195,6 +195,10 @@ func (h *publicAPI) results(c *gin.Context) {
 		last := results[len(results)-1]
 		page.NextCursor = encodeCursor(last.BatchID + "/" + last.ObjectKey)
 	}
+	if f := q.Get("format"); f == "" || f == "json" {
+		sendTagged(c, "application/json; charset=utf-8", appendResultsPage(make([]byte, 0, 512*len(page.Items)+64), page))
+		return
+	}
 	respondPublic(c, q.Get("format"), "results", page, disclosure.ResultHeader, rowsOf(page.Items, PublicResult.Row))
 }
 

@@ -57,6 +57,9 @@ type Deps struct {
 	// APIRateLimit is requests a second per principal on /api/v1 (bursts
 	// of three times that); 0 = unlimited.
 	APIRateLimit int
+	// ProgressCache is how long a batch's progress may be served from
+	// memory; 0 reads the counters every time.
+	ProgressCache time.Duration
 	// Now is the clock that says which day it is for the rules that depend
 	// on today (deadlines, periods, missing calendar years); nil means
 	// time.Now. Tests set fixed days.
@@ -91,7 +94,10 @@ func NewHandler(d Deps) http.Handler {
 	r.GET("/readyz", readyz(d.Ready))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 
-	s := &Server{d: d, log: d.Log, progressCache: newProgressCache()}
+	s := &Server{d: d, log: d.Log}
+	if d.ProgressCache > 0 {
+		s.progressCache = newProgressCache(d.ProgressCache)
+	}
 	// The API's description needs no token: on the engine, outside the group.
 	r.GET(openAPIPath, serveOpenAPI)
 	public := rateLimit(float64(d.PublicRateLimit), 3*d.PublicRateLimit)

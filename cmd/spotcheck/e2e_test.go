@@ -33,6 +33,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/demo"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 	"github.com/spotcheck-gov/spotcheck/internal/notify/notifytest"
+	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
@@ -398,6 +399,10 @@ func TestBatchEndToEnd(t *testing.T) {
 		return phase == "archived" && done && strings.Join(counties, ",") == "done,done"
 	})
 	checkArchive(t, base+"/api/v1/batches/"+id+"/archive", coordinator, dbURL, id)
+	// The progress counters, moved by every write of the whole batch, equal a recount.
+	if err := stats.NewService(db).CheckCounters(ctx, id); err != nil {
+		t.Error(err)
+	}
 	final := call("GET", "/api/v1/batches/"+id+"/progress?source=workflow", coordinator, nil, http.StatusOK)
 	if final["phase"] != "archived" || final["total"].(map[string]any)["stages"].(map[string]any)["closed"] != float64(4) {
 		t.Errorf("workflow progress = %v", final)

@@ -170,7 +170,8 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		}
 		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
 			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit, APIRateLimit: cfg.APIRateLimit,
-			Pages: web.New(disclosure.New(db), log), Console: console})
+			ProgressCache: time.Duration(cfg.ProgressCacheMS) * time.Millisecond,
+			Pages:         web.New(disclosure.New(db), log), Console: console})
 		if r.checkAPI != nil {
 			h = r.checkAPI(h)
 		}

@@ -272,6 +272,29 @@ func emptyError(r *rules, excluded Excluded) error {
 		excluded.Total(), excluded.RecentlyInspected, excluded.OpenFollowUp, excluded.InOpenBatch)
 }
 
+type stagesKey struct{}
+
+// WithStages returns ctx carrying f, which Freeze and Draw then tell how
+// long each of their stages took (the draw bench prints them).
+func WithStages(ctx context.Context, f func(stage string, d time.Duration)) context.Context {
+	return context.WithValue(ctx, stagesKey{}, f)
+}
+
+// stages returns the stage timer of ctx, one that does nothing if none.
+func stages(ctx context.Context) func(string, time.Duration) {
+	if f, ok := ctx.Value(stagesKey{}).(func(string, time.Duration)); ok && f != nil {
+		return f
+	}
+	return func(string, time.Duration) {}
+}
+
+// since tells stage of ctx the time since start and returns now.
+func since(ctx context.Context, stage string, start time.Time) time.Time {
+	now := time.Now()
+	stages(ctx)(stage, now.Sub(start))
+	return now
+}
+
 // Freeze fixes the batch's population: the objects in scope of its rules
 // now, less the exclusions, each labelled with its stratum. It stores the
 // population, its hash and the strata with their quotas, which are
@@ -305,10 +328,12 @@ func (s *Service) Freeze(ctx context.Context, id string) (Batch, error) {
 		}
 
 		now := s.now()
+		t := time.Now()
 		groups, err := s.scanPopulation(ctx, tx, r, id, now, keysFor(r, eligibleKeys))
 		if err != nil {
 			return err
 		}
+		t = since(ctx, "freeze.scan", t)
 		p := buildPopulation(r, groups, *r.Exclusions.WindowDays > 0, now)
 		if p.size == 0 {
 			return emptyError(r, p.exclusions.Total)
@@ -317,6 +342,7 @@ func (s *Service) Freeze(ctx context.Context, id string) (Batch, error) {
 		if err != nil {
 			return fmt.Errorf("freeze batch %s: %w", id, err)
 		}
+		t = since(ctx, "freeze.sort", t)
 		// Storing the runs and hashing the canonical form need each other
 		// not: the database stores while this goroutine hashes.
 		storing := make(chan error, 1)
@@ -329,6 +355,7 @@ func (s *Service) Freeze(ctx context.Context, id string) (Batch, error) {
 		if err != nil {
 			return fmt.Errorf("freeze batch %s: %w", id, err)
 		}
+		since(ctx, "freeze.store+hash", t)
 		strataJSON, err := json.Marshal(strata)
 		if err != nil {
 			return err
@@ -361,6 +388,7 @@ func (s *Service) Draw(ctx context.Context, id, beacon string) (Batch, error) {
 	if len(beacon) > maxBeaconLen {
 		return Batch{}, fault.Field("beacon", "is %d bytes long, more than %d", len(beacon), maxBeaconLen)
 	}
+	var writeStart time.Time
 	err := s.inTx(ctx, nil, func(tx *sqlx.Tx) error {
 		var row struct {
 			State          State          `db:"state"`
@@ -420,12 +448,14 @@ func (s *Service) Draw(ctx context.Context, id, beacon string) (Batch, error) {
 		// Once the nonce is revealed nothing can be corrected: the runs
 		// are checked against their digests, taken when the population
 		// was hashed and published.
+		t := time.Now()
 		runs, entries, err := loadPopulation(ctx, tx, id, false)
 		if err != nil {
 			return err
 		}
+		since(ctx, "read", t)
 		seed := draw.Seed(id, nonce, beacon)
-		res, err := draw.Draw(seed, entries, quotas)
+		res, err := draw.DrawStages(seed, entries, quotas, stages(ctx))
 		if err != nil {
 			return fmt.Errorf("draw batch %s: %w", id, err)
 		}
@@ -433,6 +463,7 @@ func (s *Service) Draw(ctx context.Context, id, beacon string) (Batch, error) {
 			return fmt.Errorf("draw batch %s: %w", id, err)
 		}
 
+		t = time.Now()
 		drawnAt := later(s.now(), row.FrozenAt.Time)
 		proof := PublicProof{
 			Proof: draw.Proof{
@@ -457,6 +488,7 @@ func (s *Service) Draw(ctx context.Context, id, beacon string) (Batch, error) {
 		if err != nil {
 			return fmt.Errorf("encode proof of batch %s: %w", id, err)
 		}
+		writeStart = since(ctx, "proof", t)
 		if err := writeDrawn(ctx, tx, id, res.Drawn, regionsOf(runs, res.Drawn)); err != nil {
 			return err
 		}
@@ -466,6 +498,9 @@ func (s *Service) Draw(ctx context.Context, id, beacon string) (Batch, error) {
 	})
 	if err != nil {
 		return Batch{}, err
+	}
+	if !writeStart.IsZero() {
+		since(ctx, "write", writeStart) // the drawn list, the batch row and the commit
 	}
 	return s.Get(ctx, id)
 }

@@ -57,6 +57,9 @@ type Config struct {
 	// APIRateLimit is how many requests a second one principal may make
 	// to /api/v1; 0 = unlimited.
 	APIRateLimit int
+	// ProgressCacheMS is how many milliseconds a batch's progress may be
+	// served from memory; 0 reads the counters on every request.
+	ProgressCacheMS int
 	// Worker settings: see worker.Options of the Temporal SDK.
 	WorkerActivityConcurrency, WorkerWorkflowConcurrency int
 	WorkerActivityPollers, WorkerWorkflowPollers         int
@@ -113,6 +116,7 @@ var Settings = []Setting{
 	{"CORS_ORIGINS", "cors-origins", "", "origins allowed to call the API from a browser, comma-separated (`https://a.example,https://b.example`); empty = CORS off"},
 	{"PUBLIC_RATE_LIMIT", "public-rate-limit", "20", "requests per second one client IP may make to the public disclosure endpoints (/public) and the portal's pages together, bursts of three times that; 0 = unlimited"},
 	{"API_RATE_LIMIT", "api-rate-limit", "50", "requests per second one principal (token or signed-in user) may make to /api/v1, bursts of three times that; over it 429 with Retry-After; 0 = unlimited"},
+	{"PROGRESS_CACHE_MS", "progress-cache-ms", "1000", "milliseconds a batch's progress may be served from the API's memory to pollers; 0 = read the counters every time"},
 	{"WORKER_ACTIVITY_CONCURRENCY", "worker-activity-concurrency", "1000", "activities one worker runs at once"},
 	{"WORKER_WORKFLOW_CONCURRENCY", "worker-workflow-concurrency", "1000", "workflow tasks one worker runs at once (at least 2)"},
 	{"WORKER_ACTIVITY_POLLERS", "worker-activity-pollers", "2", "concurrent polls of one worker for activity tasks"},
@@ -182,6 +186,7 @@ func Register(fs *flag.FlagSet) *Config {
 	str(&c.CORSOrigins, "CORS_ORIGINS")
 	num(&c.PublicRateLimit, "PUBLIC_RATE_LIMIT")
 	num(&c.APIRateLimit, "API_RATE_LIMIT")
+	num(&c.ProgressCacheMS, "PROGRESS_CACHE_MS")
 	num(&c.TemporalDevPort, "TEMPORAL_DEV_PORT")
 	num(&c.TemporalUIPort, "TEMPORAL_UI_PORT")
 	num(&c.DBMaxOpenConns, "DB_MAX_OPEN_CONNS")
@@ -240,6 +245,9 @@ func (c *Config) Validate() error {
 	}
 	if c.APIRateLimit < 0 {
 		return fmt.Errorf("API_RATE_LIMIT must be 0 (unlimited) or more, got %d", c.APIRateLimit)
+	}
+	if c.ProgressCacheMS < 0 {
+		return fmt.Errorf("PROGRESS_CACHE_MS must be 0 (off) or more, got %d", c.ProgressCacheMS)
 	}
 	if c.PublicRateLimit < 0 {
 		return fmt.Errorf("PUBLIC_RATE_LIMIT must be 0 (unlimited) or more, got %d", c.PublicRateLimit)

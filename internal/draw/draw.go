@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A Stratum is one line of a draw's strata list: a label, the number of
@@ -48,16 +49,28 @@ type Result struct {
 // entry or rule and a duplicate object key are errors too. Every error
 // about the input wraps a *[FieldError] naming the offending field.
 func Draw(seed [32]byte, population []Entry, quotas map[string]Quota) (Result, error) {
+	return DrawStages(seed, population, quotas, nil)
+}
+
+// DrawStages is [Draw], telling stage, if not nil, how long hashing
+// (checking every entry and computing its v) and selecting took.
+func DrawStages(seed [32]byte, population []Entry, quotas map[string]Quota, stage func(name string, d time.Duration)) (Result, error) {
+	if stage == nil {
+		stage = func(string, time.Duration) {}
+	}
 	if len(population) == 0 {
 		return Result{}, fmt.Errorf("draw: %w", &FieldError{Field: "population", Problem: "is empty"})
 	}
 	if err := ValidateQuotas(quotas); err != nil {
 		return Result{}, fmt.Errorf("draw: %w", err)
 	}
+	start := time.Now()
 	sc, err := scan(seed, population)
 	if err != nil {
 		return Result{}, fmt.Errorf("draw: %w", err)
 	}
+	stage("hash", time.Since(start))
+	start = time.Now()
 	strata, err := stratify(sc.labels, sc.counts, quotas)
 	if err != nil {
 		return Result{}, fmt.Errorf("draw: %w", err)
@@ -66,7 +79,9 @@ func Draw(seed [32]byte, population []Entry, quotas map[string]Quota) (Result, e
 	for s, st := range strata {
 		sizes[s] = st.Quota
 	}
-	return Result{Strata: strata, Drawn: sc.pick(population, sizes)}, nil
+	drawn := sc.pick(population, sizes)
+	stage("select", time.Since(start))
+	return Result{Strata: strata, Drawn: drawn}, nil
 }
 
 // Strata returns the strata list of population under quotas, as [Draw]

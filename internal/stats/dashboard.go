@@ -40,12 +40,11 @@ func (s *Service) Dashboard(ctx context.Context, year int, onlyCounty string) (D
 	to := from.AddDate(1, 0, 0)
 	err := s.db.SelectContext(ctx, &d.Batches, `
 		SELECT x.id, x.name, x.state, x.created_at,
-		       count(b.object_key) AS drawn,
-		       count(*) FILTER (WHERE t.stage = 'closed') AS closed,
-		       count(*) FILTER (WHERE cardinality(t.overdue) > 0) AS overdue
+		       coalesce(sum(c.n) FILTER (WHERE c.what NOT LIKE '%:%'), 0)::int AS drawn,
+		       coalesce(sum(c.n) FILTER (WHERE c.what = 'closed'), 0)::int AS closed,
+		       coalesce(sum(c.n) FILTER (WHERE c.what = 'tasks:overdue'), 0)::int AS overdue
 		FROM batches x
-		LEFT JOIN batch_objects b ON b.batch_id = x.id AND ($3 = '' OR b.county_code = $3)
-		LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
+		LEFT JOIN progress_counters c ON c.batch_id = x.id AND ($3 = '' OR c.county_code = $3)
 		WHERE x.committed_at >= $1 AND x.committed_at < $2
 		GROUP BY x.id ORDER BY x.committed_at DESC, x.id`, from, to, onlyCounty)
 	if err != nil {
@@ -53,16 +52,10 @@ func (s *Service) Dashboard(ctx context.Context, year int, onlyCounty string) (D
 	}
 	rows, err := s.db.QueryContext(ctx, `
 		WITH y AS (SELECT id FROM batches WHERE committed_at >= $1 AND committed_at < $2)
-		SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
-		FROM batch_objects b JOIN y ON y.id = b.batch_id
-		LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
-		WHERE $3 = '' OR b.county_code = $3
-		GROUP BY 1, 2
-		UNION ALL
-		SELECT t.county_code, 'overdue:' || duty, count(*)
-		FROM tasks t JOIN y ON y.id = t.batch_id, unnest(t.overdue) AS duty
-		WHERE $3 = '' OR t.county_code = $3
-		GROUP BY 1, 2`, from, to, onlyCounty)
+		SELECT c.county_code, c.what, sum(c.n)::int
+		FROM progress_counters c JOIN y ON y.id = c.batch_id
+		WHERE ($3 = '' OR c.county_code = $3) AND c.what NOT LIKE 'ledger:%' AND c.what NOT LIKE 'tasks:%'
+		GROUP BY 1, 2 HAVING sum(c.n) <> 0`, from, to, onlyCounty)
 	if err != nil {
 		return d, fmt.Errorf("dashboard %d: counties: %w", year, err)
 	}

@@ -3,7 +3,6 @@ package stats
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -39,33 +38,41 @@ type CountyProgress struct {
 	Done    bool           `json:"done"`
 }
 
-// Progress counts batchID's drawn objects by county and stage, only those
-// of onlyCounty when it is set. An unknown batch is fault.NotFound.
+// Progress reads batchID's counters (migration 00104: drawn objects by
+// county and stage, overdue duties), only those of onlyCounty when it is
+// set: one index lookup, whatever the batch size. An unknown batch is
+// fault.NotFound.
 func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Progress, error) {
 	p := Progress{BatchID: batchID, Counties: []CountyProgress{}}
-	if err := s.db.GetContext(ctx, &p.State, `SELECT state FROM batches WHERE id = $1`, batchID); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return p, fault.New(fault.NotFound, "batch %s does not exist", batchID)
-		}
-		return p, fmt.Errorf("progress of %s: %w", batchID, err)
-	}
-	// Drawn objects without a task yet are waiting for their county's match.
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
-		FROM batch_objects b LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
-		WHERE b.batch_id = $1 AND ($2 = '' OR b.county_code = $2)
-		GROUP BY 1, 2
-		UNION ALL
-		SELECT county_code, 'overdue:' || duty, count(*)
-		FROM tasks, unnest(overdue) AS duty
-		WHERE batch_id = $1 AND ($2 = '' OR county_code = $2)
-		GROUP BY 1, 2`, batchID, onlyCounty)
+		SELECT b.state, c.county_code, c.what, c.n
+		FROM batches b LEFT JOIN progress_counters c
+		  ON c.batch_id = b.id AND ($2 = '' OR c.county_code = $2) AND c.n <> 0 AND c.what NOT LIKE 'ledger:%' AND c.what NOT LIKE 'tasks:%'
+		WHERE b.id = $1`, batchID, onlyCounty)
 	if err != nil {
 		return p, fmt.Errorf("progress of %s: %w", batchID, err)
 	}
-	if p.Counties, p.Total, err = tally(rows); err != nil {
+	defer rows.Close()
+	var counts []count
+	found := false
+	for rows.Next() {
+		var county, what sql.NullString
+		var n sql.NullInt64
+		if err := rows.Scan(&p.State, &county, &what, &n); err != nil {
+			return p, fmt.Errorf("progress of %s: %w", batchID, err)
+		}
+		found = true
+		if what.Valid {
+			counts = append(counts, count{county.String, what.String, int(n.Int64)})
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return p, fmt.Errorf("progress of %s: %w", batchID, err)
 	}
+	if !found {
+		return p, fault.New(fault.NotFound, "batch %s does not exist", batchID)
+	}
+	p.Counties, p.Total = tallyCounts(counts)
 	p.Phase = BatchPhase(p.State)
 	p.Total.Phase, p.Total.Done = p.Phase, p.Phase == "archived"
 	p.Total.CountyName = "合计"
@@ -79,35 +86,129 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 	return p, nil
 }
 
+// recountQuery counts a batch's progress from the rows themselves, as the
+// counters must: (county, stage or "overdue:"+duty or "tasks:overdue" or
+// "ledger:"+duty, n).
+const recountQuery = `
+	SELECT coalesce(b.county_code, ''), coalesce(t.stage, 'awaiting_match'), count(*)
+	FROM batch_objects b LEFT JOIN tasks t ON t.batch_id = b.batch_id AND t.object_key = b.object_key
+	WHERE b.batch_id = $1
+	GROUP BY 1, 2
+	UNION ALL
+	SELECT county_code, 'overdue:' || duty, count(*)
+	FROM tasks, unnest(overdue) AS duty
+	WHERE batch_id = $1
+	GROUP BY 1, 2
+	UNION ALL
+	SELECT county_code, 'tasks:overdue', count(*)
+	FROM tasks WHERE batch_id = $1 AND cardinality(overdue) > 0
+	GROUP BY 1, 2
+	UNION ALL
+	SELECT county_code, 'ledger:' || duty, count(*)
+	FROM accountability WHERE batch_id = $1
+	GROUP BY 1, 2`
+
+// CheckCounters recounts batchID from its rows and returns an error naming
+// every counter that differs from the recount (none: nil).
+func (s *Service) CheckCounters(ctx context.Context, batchID string) error {
+	read := func(q string) (map[[2]string]int, error) {
+		m := map[[2]string]int{}
+		rows, err := s.db.QueryContext(ctx, q, batchID)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k [2]string
+			var n int
+			if err := rows.Scan(&k[0], &k[1], &n); err != nil {
+				return nil, err
+			}
+			if n != 0 {
+				m[k] += n
+			}
+		}
+		return m, rows.Err()
+	}
+	want, err := read(recountQuery)
+	if err != nil {
+		return fmt.Errorf("recount %s: %w", batchID, err)
+	}
+	got, err := read(`SELECT county_code, what, n FROM progress_counters WHERE batch_id = $1`)
+	if err != nil {
+		return fmt.Errorf("counters of %s: %w", batchID, err)
+	}
+	var diffs []string
+	for _, k := range slices.SortedFunc(maps.Keys(mergeKeys(want, got)), func(a, b [2]string) int {
+		return strings.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1])
+	}) {
+		if want[k] != got[k] {
+			diffs = append(diffs, fmt.Sprintf("%s/%s: counter %d, recount %d", k[0], k[1], got[k], want[k]))
+		}
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("counters of %s differ from a recount: %s", batchID, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+func mergeKeys(a, b map[[2]string]int) map[[2]string]bool {
+	m := map[[2]string]bool{}
+	for k := range a {
+		m[k] = true
+	}
+	for k := range b {
+		m[k] = true
+	}
+	return m
+}
+
+// count is one counter: a county's objects at a stage, or with a duty
+// overdue ("overdue:"+duty).
+type count struct {
+	county, what string
+	n            int
+}
+
 // tally reads rows of (county, stage or "overdue:"+duty, count) into each
 // county's progress, in county order, and their total.
 func tally(rows *sql.Rows) ([]CountyProgress, CountyProgress, error) {
 	defer rows.Close()
-	byCounty := map[string]*CountyProgress{}
-	total := CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+	var counts []count
 	for rows.Next() {
-		var county, what string
-		var n int
-		if err := rows.Scan(&county, &what, &n); err != nil {
-			return nil, total, err
+		var c count
+		if err := rows.Scan(&c.county, &c.what, &c.n); err != nil {
+			return nil, CountyProgress{}, err
 		}
-		cp := byCounty[county]
-		if cp == nil {
-			cp = &CountyProgress{County: county, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
-			byCounty[county] = cp
-		}
-		if duty, ok := strings.CutPrefix(what, "overdue:"); ok {
-			cp.Overdue[duty] += n
-			total.Overdue[duty] += n
-			continue
-		}
-		cp.Stages[inspection.Stage(what)] += n
-		cp.Objects += n
-		total.Stages[inspection.Stage(what)] += n
-		total.Objects += n
+		counts = append(counts, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, total, err
+		return nil, CountyProgress{}, err
+	}
+	counties, total := tallyCounts(counts)
+	return counties, total, nil
+}
+
+// tallyCounts sums counts into each county's progress, in county order,
+// and their total.
+func tallyCounts(counts []count) ([]CountyProgress, CountyProgress) {
+	byCounty := map[string]*CountyProgress{}
+	total := CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+	for _, c := range counts {
+		cp := byCounty[c.county]
+		if cp == nil {
+			cp = &CountyProgress{County: c.county, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+			byCounty[c.county] = cp
+		}
+		if duty, ok := strings.CutPrefix(c.what, "overdue:"); ok {
+			cp.Overdue[duty] += c.n
+			total.Overdue[duty] += c.n
+			continue
+		}
+		cp.Stages[inspection.Stage(c.what)] += c.n
+		cp.Objects += c.n
+		total.Stages[inspection.Stage(c.what)] += c.n
+		total.Objects += c.n
 	}
 	counties := []CountyProgress{}
 	for _, code := range slices.Sorted(maps.Keys(byCounty)) {
@@ -116,7 +217,7 @@ func tally(rows *sql.Rows) ([]CountyProgress, CountyProgress, error) {
 		cp.Done = cp.Phase == "done"
 		counties = append(counties, *cp)
 	}
-	return counties, total, nil
+	return counties, total
 }
 
 // BatchPhase is the phase of the batch workflow (workflows.BatchProgress)
