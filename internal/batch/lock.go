@@ -17,7 +17,8 @@ import (
 // Lock locks the drawn list and assigns each drawn object to its county
 // (锁定分配至县): the county of an object is its region as drawn, or the
 // region's parent when that parent has a parent itself (a town or street
-// under a county). It returns the number of objects per county. Locking
+// under a county), and writes every object's task row, awaiting its
+// county's match. It returns the number of objects per county. Locking
 // again returns the same counts.
 func (s *Service) Lock(ctx context.Context, id string) ([]CountyCount, error) {
 	var counts []CountyCount
@@ -38,6 +39,17 @@ func (s *Service) Lock(ctx context.Context, id string) ([]CountyCount, error) {
 				SET county_code = rc.county_code FROM region_counties rc
 				WHERE bo.batch_id = $1 AND rc.code = bo.region_code`, id); err != nil {
 				return fmt.Errorf("assign counties of batch %s: %w", id, err)
+			}
+			// The whole batch is visible at once: every drawn object has its
+			// task row from the lock on, awaiting its county's match, written
+			// as one set (the object workflows later move it on; their first
+			// write has seq 1 and replaces this one).
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO tasks (batch_id, object_key, county_code, stage)
+				SELECT batch_id, object_key, county_code, 'awaiting_match' FROM batch_objects
+				WHERE batch_id = $1 AND county_code IS NOT NULL
+				ON CONFLICT (batch_id, object_key) DO NOTHING`, id); err != nil {
+				return fmt.Errorf("write the tasks of batch %s: %w", id, err)
 			}
 			if err := transition(ctx, tx, id, row.State, Locked, `locked_at = $4`, later(s.now(), row.DrawnAt.Time)); err != nil {
 				return err

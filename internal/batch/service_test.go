@@ -171,6 +171,24 @@ func TestDrawSequence(t *testing.T) {
 	if again, err := f.s.Lock(ctx, req.ID); err != nil || !slices.Equal(again, counts) {
 		t.Fatalf("second lock: %v %+v", err, again)
 	}
+	// The batch is complete at the lock: one task row per drawn object, in
+	// its county, awaiting the match.
+	var tasks []struct {
+		County string `db:"county_code"`
+		Stage  string `db:"stage"`
+		N      int    `db:"n"`
+	}
+	if err := f.db.SelectContext(ctx, &tasks, `SELECT county_code, stage, count(*) AS n FROM tasks WHERE batch_id = $1 GROUP BY 1, 2 ORDER BY 1`, req.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != len(counts) {
+		t.Fatalf("tasks at the lock %+v, counties %+v", tasks, counts)
+	}
+	for i, c := range counts {
+		if tasks[i].County != c.CountyCode || tasks[i].Stage != "awaiting_match" || tasks[i].N != c.Objects {
+			t.Errorf("tasks of %s at the lock: %+v, want %d awaiting_match", c.CountyCode, tasks[i], c.Objects)
+		}
+	}
 	_, err = f.s.Draw(ctx, req.ID, "witness-a|witness-b")
 	wantFault(t, err, fault.Conflict, "", "is locked; a new draw needs a new batch")
 	if _, err := f.s.Freeze(ctx, req.ID); err != nil {
