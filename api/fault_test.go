@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.uber.org/zap"
 
@@ -26,6 +27,8 @@ func TestRetryableAnswers(t *testing.T) {
 	}{
 		{"query deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), http.StatusServiceUnavailable, "5"},
 		{"server deadline", serviceerror.NewDeadlineExceeded("context deadline exceeded"), http.StatusServiceUnavailable, "5"},
+		{"server restarting", fmt.Errorf("update: %w", serviceerror.NewUnavailable("connection refused")), http.StatusServiceUnavailable, "5"},
+		{"server shedding load", serviceerror.NewResourceExhausted(enums.RESOURCE_EXHAUSTED_CAUSE_RPS_LIMIT, "namespace rate limit exceeded"), http.StatusServiceUnavailable, "5"},
 		{"starting", fault.New(fault.NotReady, "county 330402 of batch B is starting"), http.StatusConflict, "1"},
 		{"final conflict", fault.New(fault.Conflict, "already matched"), http.StatusConflict, ""},
 	}

@@ -79,10 +79,14 @@ func temporalFault(err error, workflowID string) error {
 		return fault.New(fault.Conflict, "%s is not taking this entry at its current step; try again in a moment", workflowID)
 	}
 	// A workflow too busy to answer in time (a query or an update waiting
-	// behind a long task queue) is the server's delay, not the caller's
-	// mistake, and it passes.
-	var deadline *serviceerror.DeadlineExceeded
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) {
+	// behind a long task queue), a Temporal server restarting or shedding
+	// load: the server's delay, not the caller's mistake, and it passes.
+	var (
+		deadline  *serviceerror.DeadlineExceeded
+		down      *serviceerror.Unavailable
+		exhausted *serviceerror.ResourceExhausted
+	)
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) || errors.As(err, &down) || errors.As(err, &exhausted) {
 		return fault.New(fault.Unavailable, "%s did not answer in time; try again shortly", workflowID)
 	}
 	var notFound *serviceerror.NotFound
