@@ -8,11 +8,21 @@ type DrawInput struct {
 	Beacon  string `json:"beacon"`
 }
 
-// CountyShare is the part of a locked batch assigned to one county, in
-// drawn order.
+// CountyShare is the part of a locked batch assigned to one county: its
+// objects in drawn order (Lock), or only how many (LockCounties), which
+// keeps the lock's answer the same size whatever the batch.
 type CountyShare struct {
 	County  string   `json:"county"`
 	Objects []string `json:"objects"`
+	Count   int      `json:"count,omitempty"`
+}
+
+// Size is the number of objects of the share.
+func (s CountyShare) Size() int {
+	if s.Objects == nil {
+		return s.Count
+	}
+	return len(s.Objects)
 }
 
 // DrawSteps is the draw sequence of internal/batch: each step idempotent
@@ -21,6 +31,7 @@ type DrawSteps interface {
 	Freeze(ctx context.Context, batchID string) error
 	Draw(ctx context.Context, batchID, beacon string) error
 	Lock(ctx context.Context, batchID string) ([]CountyShare, error)
+	LockCounties(ctx context.Context, batchID string) ([]CountyShare, error)
 }
 
 // Closing publishes a batch's summary and seals its archive.
@@ -48,6 +59,14 @@ func (b *Batches) Draw(ctx context.Context, in DrawInput) error {
 // Lock locks the drawn list and assigns each object to its county.
 func (b *Batches) Lock(ctx context.Context, batchID string) ([]CountyShare, error) {
 	shares, err := b.Steps.Lock(ctx, batchID)
+	return shares, Reject(err)
+}
+
+// LockCounties locks the drawn list, assigns each object to its county and
+// returns how many objects each county received; the counties read their
+// objects page by page.
+func (b *Batches) LockCounties(ctx context.Context, batchID string) ([]CountyShare, error) {
+	shares, err := b.Steps.LockCounties(ctx, batchID)
 	return shares, Reject(err)
 }
 

@@ -21,16 +21,30 @@ type Replacer interface {
 	Replace(ctx context.Context, in matching.ReplaceInput) (matching.ReplaceResult, error)
 }
 
+// TeamReader reads a page of a matched county's teams, in drawn order.
+type TeamReader interface {
+	TeamsPage(ctx context.Context, in matching.TeamsPageInput) ([]matching.ObjectTeam, error)
+}
+
 // The service the worker runs these activities with.
 var (
-	_ Matcher  = (*matching.Service)(nil)
-	_ Replacer = (*matching.Service)(nil)
+	_ Matcher    = (*matching.Service)(nil)
+	_ Replacer   = (*matching.Service)(nil)
+	_ TeamReader = (*matching.Service)(nil)
 )
 
 // Matching is the match activity.
 type Matching struct {
 	Matcher  Matcher
 	Replacer Replacer
+	Teams    TeamReader
+}
+
+// TeamsPage reads one page of the county's matched objects and their
+// teams, so that a partition's input names a page, not its objects.
+func (m *Matching) TeamsPage(ctx context.Context, in matching.TeamsPageInput) ([]matching.ObjectTeam, error) {
+	page, err := m.Teams.TeamsPage(ctx, in)
+	return page, Reject(err)
 }
 
 // Match runs the county's match once: a retry after success returns the

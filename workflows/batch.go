@@ -25,6 +25,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -35,6 +36,8 @@ var (
 	tasks     *activities.Tasks
 	matcher   *activities.Matching
 	notifier  *activities.Notifier
+	// progressor counts a county's progress in the database.
+	progressor *activities.Progress
 )
 
 // BatchWorkflow runs one batch from its draw to its archive.
@@ -68,15 +71,22 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
 
 		// 锁定分配至县. After the lock the list never changes; a new draw
 		// needs a new batch.
+		// Counties learn how many objects they received and read them
+		// from the database: the answer keeps its size whatever the batch.
+		// Versioned: older batches passed every key.
+		lock := batches.Lock
+		if workflow.GetVersion(ctx, "county-by-reference", workflow.DefaultVersion, 1) == 1 {
+			lock = batches.LockCounties
+		}
 		var shares []activities.CountyShare
-		if err := workflow.ExecuteActivity(ctx, batches.Lock, in.BatchID).Get(ctx, &shares); err != nil {
+		if err := workflow.ExecuteActivity(ctx, lock, in.BatchID).Get(ctx, &shares); err != nil {
 			return b.progress(), fmt.Errorf("lock and assign to counties: %w", err)
 		}
 
 		// Each county matches its own inspectors and tracks its objects.
 		b.phase = "counties"
 		for _, s := range shares {
-			b.counties[s.County] = &CountyProgress{County: s.County, Phase: "starting", Objects: len(s.Objects)}
+			b.counties[s.County] = &CountyProgress{County: s.County, Phase: "starting", Objects: s.Size()}
 			child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID: CountyWorkflowID(in.BatchID, s.County),
 				// The county reports back by signal; the batch may continue
@@ -84,7 +94,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
 				ParentClosePolicy: enums.PARENT_CLOSE_POLICY_ABANDON,
 			})
 			f := workflow.ExecuteChildWorkflow(child, CountyWorkflow, CountyInput{
-				BatchID: in.BatchID, County: s.County, Objects: s.Objects,
+				BatchID: in.BatchID, County: s.County, Objects: s.Objects, Count: s.Count,
 				InspectionEnd: in.InspectionEnd, Policy: in.Policy,
 			})
 			if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
@@ -168,13 +178,15 @@ func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 		// Track every object; partitions keep each workflow far below
 		// Temporal's limit of pending children.
 		c.phase = "tracking"
-		for _, k := range sortedKeys(c.objects) {
-			if c.objects[k] == inspection.SetAside {
-				c.notice(ctx, "set-aside/"+in.BatchID+"/"+k, "city_coordinator", "exception",
-					fmt.Sprintf("批次 %s %s 的检查对象 %s 无可匹配的执法检查人员，已移出本县匹配，请跨县调配人员或作为定向检查处理", in.BatchID, in.County, k))
-			}
+		for _, k := range c.setAsideKeys() {
+			c.notice(ctx, "set-aside/"+in.BatchID+"/"+k, "city_coordinator", "exception",
+				fmt.Sprintf("批次 %s %s 的检查对象 %s 无可匹配的执法检查人员，已移出本县匹配，请跨县调配人员或作为定向检查处理", in.BatchID, in.County, k))
 		}
-		for i, part := range partition(in, teams) {
+		parts := pages(in, in.Count-len(c.setAside))
+		if !in.byReference() {
+			parts = partition(in, teams)
+		}
+		for i, part := range parts {
 			child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID:        fmt.Sprintf("%s/part/%d", CountyWorkflowID(in.BatchID, in.County), i),
 				ParentClosePolicy: enums.PARENT_CLOSE_POLICY_ABANDON,
@@ -219,6 +231,13 @@ func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 // PartitionWorkflow starts the tracking of a slice of a county's objects
 // and waits for them.
 func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
+	if in.Objects == nil {
+		objects, err := readPage(withIO(ctx), in)
+		if err != nil {
+			return err
+		}
+		in.Objects = objects
+	}
 	futures := make([]workflow.ChildWorkflowFuture, len(in.Objects))
 	for i, o := range in.Objects {
 		// Start in slices with a pause between, so that a county of
@@ -370,6 +389,31 @@ func withPatience(ctx workflow.Context) workflow.Context {
 		// Explicit attempts: the limit is the schedule-to-close time.
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Hour, MaximumAttempts: 100000},
 	})
+}
+
+// readPage reads the objects of a partition named by reference.
+func readPage(ctx workflow.Context, in PartitionInput) ([]ObjectInput, error) {
+	var page []matching.ObjectTeam
+	req := matching.TeamsPageInput{BatchID: in.BatchID, County: in.County, Page: in.Page, Size: in.Size}
+	if err := workflow.ExecuteActivity(ctx, matcher.TeamsPage, req).Get(ctx, &page); err != nil {
+		return nil, fmt.Errorf("read page %d of county %s: %w", in.Page, in.County, err)
+	}
+	objects := make([]ObjectInput, len(page))
+	for i, t := range page {
+		objects[i] = ObjectInput{BatchID: in.BatchID, County: in.County, ObjectKey: t.ObjectKey, Team: t.Team,
+			InspectionEnd: in.InspectionEnd, Policy: *in.Policy}
+	}
+	return objects, nil
+}
+
+// pages names the partitions of a county's matched objects by reference.
+func pages(in CountyInput, matched int) []PartitionInput {
+	var parts []PartitionInput
+	for page := 0; page*maxObjectsPerWorker < matched; page++ {
+		parts = append(parts, PartitionInput{BatchID: in.BatchID, County: in.County, Page: page, Size: maxObjectsPerWorker,
+			InspectionEnd: in.InspectionEnd, Policy: &in.Policy})
+	}
+	return parts
 }
 
 // partition splits a county's objects into slices of at most

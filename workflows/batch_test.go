@@ -21,6 +21,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
+	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -52,6 +53,13 @@ func (f *fakeSteps) Draw(_ context.Context, _ string, beacon string) error {
 }
 func (f *fakeSteps) Lock(context.Context, string) ([]activities.CountyShare, error) {
 	return f.shares, nil
+}
+func (f *fakeSteps) LockCounties(context.Context, string) ([]activities.CountyShare, error) {
+	counts := make([]activities.CountyShare, len(f.shares))
+	for i, s := range f.shares {
+		counts[i] = activities.CountyShare{County: s.County, Count: len(s.Objects)}
+	}
+	return counts, nil
 }
 func (f *fakeSteps) PublishSummary(_ context.Context, id string) error {
 	f.mu.Lock()
@@ -101,6 +109,64 @@ func (m *fakeMatcher) MatchCounty(_ context.Context, in matching.MatchInput) (ma
 	return matching.MatchResult{Teams: teams, Round: 1, SetAside: aside}, nil
 }
 
+// TeamsPage reads the teams MatchCounty gave, a page at a time, in drawn
+// order, as the database would.
+func (m *fakeMatcher) TeamsPage(_ context.Context, in matching.TeamsPageInput) ([]matching.ObjectTeam, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var matched []matching.ObjectTeam
+	for _, s := range m.shares {
+		if s.County != in.County {
+			continue
+		}
+		for _, k := range s.Objects {
+			if !m.setAside[k] {
+				matched = append(matched, matching.ObjectTeam{ObjectKey: k, Team: []string{"I1", "I2"}})
+			}
+		}
+	}
+	from := min(in.Page*in.Size, len(matched))
+	return matched[from:min(from+in.Size, len(matched))], nil
+}
+
+// fakeCounters counts progress from what the workflows recorded, as the
+// database's counters do: an object without a task row awaits its match.
+type fakeCounters struct {
+	shares  []activities.CountyShare
+	matcher *fakeMatcher
+	rec     *recorder
+}
+
+func (f *fakeCounters) Progress(_ context.Context, batchID, county string) (stats.Progress, error) {
+	f.rec.mu.Lock()
+	defer f.rec.mu.Unlock()
+	f.matcher.mu.Lock()
+	defer f.matcher.mu.Unlock()
+	p := stats.Progress{BatchID: batchID}
+	for _, s := range f.shares {
+		if county != "" && s.County != county {
+			continue
+		}
+		c := stats.CountyProgress{County: s.County, Objects: len(s.Objects), Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+		for _, k := range s.Objects {
+			r, ok := f.rec.tasks[k]
+			switch {
+			case f.matcher.setAside[k]:
+				c.Stages[inspection.SetAside]++
+			case ok:
+				c.Stages[r.Stage]++
+			default:
+				c.Stages[inspection.AwaitingMatch]++
+			}
+			for _, d := range r.Overdue {
+				c.Overdue[d]++
+			}
+		}
+		p.Counties = append(p.Counties, c)
+	}
+	return p, nil
+}
+
 // recorder captures what the workflows wrote and sent.
 type recorder struct {
 	mu        sync.Mutex
@@ -145,7 +211,8 @@ func newHarness(t testing.TB, start time.Time, shares []activities.CountyShare) 
 		env.RegisterWorkflow(w)
 	}
 	env.RegisterActivity(&activities.Batches{Steps: h.steps, Closing: h.steps})
-	env.RegisterActivity(&activities.Matching{Matcher: h.matcher})
+	env.RegisterActivity(&activities.Matching{Matcher: h.matcher, Teams: h.matcher})
+	env.RegisterActivity(&activities.Progress{Reader: &fakeCounters{shares: shares, matcher: h.matcher, rec: h.rec}})
 	// The real calendar: deadlines must land on the official working days.
 	env.RegisterActivity(&activities.Deadlines{Calendars: activities.StaticCalendar{Cal: workday.Default()}})
 	env.RegisterActivity(&activities.Tasks{})

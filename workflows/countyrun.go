@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -22,6 +24,11 @@ type countyRun struct {
 	matching bool // a match is running
 	matched  bool
 	rearm    bool
+	// By reference (CountyInput.byReference): the objects set aside at the
+	// match, and the county's progress as last counted in the database,
+	// instead of a stage per object.
+	setAside []string
+	last     *CountyProgress
 }
 
 func newCountyRun(in CountyInput) *countyRun {
@@ -30,20 +37,28 @@ func newCountyRun(in CountyInput) *countyRun {
 		c.objects[k] = inspection.AwaitingMatch
 	}
 	if r := in.Resume; r != nil {
-		c.phase, c.objects, c.overdue, c.teams = r.Phase, r.Objects, r.Overdue, r.Teams
+		c.phase, c.objects, c.overdue, c.teams, c.last = r.Phase, r.Objects, r.Overdue, r.Teams, r.Progress
 	}
 	return c
 }
 
+// apply takes an object's move: by reference, only that there is news to
+// count.
 func (c *countyRun) apply(e StageEvent) {
+	c.changed = true
+	if c.in.byReference() {
+		return
+	}
 	c.objects[e.ObjectKey] = e.Stage
 	c.overdue[e.ObjectKey] = e.Overdue
-	c.changed = true
 }
 
 func (c *countyRun) allClosed() bool {
 	if c.phase != "tracking" {
 		return false
+	}
+	if c.in.byReference() {
+		return c.last != nil && c.last.Stages[inspection.Closed]+c.last.Stages[inspection.SetAside] >= c.in.Count
 	}
 	for _, s := range c.objects {
 		if !inspection.Final(s) {
@@ -56,6 +71,14 @@ func (c *countyRun) allClosed() bool {
 func (c *countyRun) progress() CountyProgress {
 	p := CountyProgress{County: c.in.County, Phase: c.phase, Objects: len(c.objects),
 		Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}, Done: c.phase == "done"}
+	switch {
+	case c.in.byReference() && c.last != nil:
+		p.Objects, p.CountyName = c.in.Count, c.last.CountyName
+		maps.Copy(p.Stages, c.last.Stages)
+		maps.Copy(p.Overdue, c.last.Overdue)
+	case c.in.byReference():
+		p.Objects, p.Stages[inspection.AwaitingMatch] = c.in.Count, c.in.Count
+	}
 	for _, s := range c.objects {
 		p.Stages[s]++
 	}
@@ -73,12 +96,21 @@ func (c *countyRun) progress() CountyProgress {
 }
 
 func (c *countyRun) snapshot() *countyState {
-	return &countyState{Phase: c.phase, Objects: c.objects, Overdue: c.overdue, Teams: c.teams}
+	return &countyState{Phase: c.phase, Objects: c.objects, Overdue: c.overdue, Teams: c.teams, Progress: c.last}
 }
 
-// reportProgress tells the batch workflow where the county stands.
+// reportProgress tells the batch workflow where the county stands; by
+// reference, as the database counts it now.
 func (c *countyRun) reportProgress(ctx workflow.Context) {
 	c.changed = false
+	if c.in.byReference() {
+		var p CountyProgress
+		if err := workflow.ExecuteActivity(ctx, progressor.CountyProgress, activities.CountyRef{BatchID: c.in.BatchID, County: c.in.County}).Get(ctx, &p); err != nil {
+			workflow.GetLogger(ctx).Warn("count county progress", "county", c.in.County, "error", err)
+		} else {
+			c.last = &p
+		}
+	}
 	err := workflow.SignalExternalWorkflow(ctx, BatchWorkflowID(c.in.BatchID), "", signalCountyUpdate, c.progress()).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("report county progress", "county", c.in.County, "error", err)
@@ -116,14 +148,34 @@ func (c *countyRun) runMatch(ctx workflow.Context, req matching.MatchInput) (mat
 	if err := workflow.ExecuteActivity(ctx, matcher.Match, req).Get(ctx, &res); err != nil {
 		return res, err
 	}
-	c.teams, c.matched = res.Teams, true
+	c.matched = true
 	// Objects nobody of the county may inspect were set aside before the
-	// match: final here, the city's exceptions.
+	// match: final here, the city's exceptions. By reference, the teams
+	// are read page by page when tracking starts.
+	if c.in.byReference() {
+		c.setAside, c.changed = res.SetAside, true
+		return res, nil
+	}
+	c.teams = res.Teams
 	for _, k := range res.SetAside {
 		c.objects[k] = inspection.SetAside
 		c.changed = true
 	}
 	return res, nil
+}
+
+// setAsideKeys lists the objects set aside at the match, in key order.
+func (c *countyRun) setAsideKeys() []string {
+	if c.in.byReference() {
+		return slices.Sorted(slices.Values(c.setAside))
+	}
+	var keys []string
+	for _, k := range sortedKeys(c.objects) {
+		if c.objects[k] == inspection.SetAside {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // awaitMatch waits for the county's match (Update "match"), and runs it

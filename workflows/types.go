@@ -155,27 +155,46 @@ type BatchProgress struct {
 // (stats.Progress).
 type CountyProgress = stats.CountyProgress
 
-// CountyInput starts a county workflow.
+// CountyInput starts a county workflow. Count says how many objects the
+// county received; the county reads them from the database page by page,
+// so its input and state keep their size whatever the batch. (Batches
+// locked before that list the objects themselves in Objects.)
 type CountyInput struct {
 	BatchID       string       `json:"batch_id"`
 	County        string       `json:"county"`
 	Objects       []string     `json:"objects"`
+	Count         int          `json:"count,omitempty"`
 	InspectionEnd workday.Date `json:"inspection_end"`
 	Policy        Policy       `json:"policy"`
 	Resume        *countyState `json:"resume,omitempty"`
 }
 
-// countyState is what a county workflow carries across continue-as-new.
+// byReference reports whether the county reads its objects from the
+// database rather than from its input.
+func (in CountyInput) byReference() bool { return in.Objects == nil }
+
+// countyState is what a county workflow carries across continue-as-new:
+// by reference, its phase and last counted progress; before that, a stage
+// per object.
 type countyState struct {
-	Phase   string                      `json:"phase"`
-	Objects map[string]inspection.Stage `json:"objects"`
-	Overdue map[string]map[string]bool  `json:"overdue"` // object -> duty -> overdue now
-	Teams   map[string][]string         `json:"teams,omitempty"`
+	Phase    string                      `json:"phase"`
+	Objects  map[string]inspection.Stage `json:"objects"`
+	Overdue  map[string]map[string]bool  `json:"overdue"` // object -> duty -> overdue now
+	Teams    map[string][]string         `json:"teams,omitempty"`
+	Progress *CountyProgress             `json:"progress,omitempty"`
 }
 
-// PartitionInput starts the tracking of a slice of a county's objects.
+// PartitionInput starts the tracking of a page of a county's matched
+// objects: by reference (the page of BatchID and County, read in an
+// activity), or for older batches the objects themselves.
 type PartitionInput struct {
-	Objects []ObjectInput `json:"objects"`
+	Objects       []ObjectInput `json:"objects"`
+	BatchID       string        `json:"batch_id,omitempty"`
+	County        string        `json:"county,omitempty"`
+	Page          int           `json:"page,omitempty"`
+	Size          int           `json:"size,omitempty"`
+	InspectionEnd workday.Date  `json:"inspection_end,omitzero"`
+	Policy        *Policy       `json:"policy,omitempty"`
 }
 
 // ObjectInput starts the tracking of one drawn object.

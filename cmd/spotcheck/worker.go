@@ -23,6 +23,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
+	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -50,7 +51,8 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	w.RegisterActivity(&activities.Tasks{DB: db, Calendars: calendars})
 	w.RegisterActivity(&activities.AuditHeads{DB: db})
 	matcher := matching.NewService(db)
-	w.RegisterActivity(&activities.Matching{Matcher: matcher, Replacer: matcher})
+	w.RegisterActivity(&activities.Matching{Matcher: matcher, Replacer: matcher, Teams: matcher})
+	w.RegisterActivity(&activities.Progress{Reader: stats.NewService(db)})
 	w.RegisterActivity(&activities.Batches{
 		Steps: activities.BatchSteps{Service: batches, DB: db},
 		Closing: &archive.Closer{DB: db, Population: func(ctx context.Context, id string, w *bytes.Buffer) error {
