@@ -238,6 +238,15 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 		}
 		in.Objects = objects
 	}
+	// The inspection deadline is the batch's: planned once for the page.
+	// Versioned: older partitions had each object plan it.
+	if len(in.Objects) > 0 && workflow.GetVersion(ctx, "shared-inspection-plan", workflow.DefaultVersion, 1) == 1 {
+		first := in.Objects[0]
+		d := planDuty(withIO(ctx), DutyInspection, activities.PlanInput{Due: &first.InspectionEnd}, first.Policy)
+		for i := range in.Objects {
+			in.Objects[i].InspectionPlan = &d.Plan
+		}
+	}
 	futures := make([]workflow.ChildWorkflowFuture, len(in.Objects))
 	for i, o := range in.Objects {
 		// Start in slices with a pause between, so that a county of
@@ -269,10 +278,17 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 	if err := o.register(ctx); err != nil {
 		return err
 	}
-	o.move(ctx, inspection.Assigned)
-
 	// 检查: the inspection must be completed within the batch's period.
-	o.plan(ctx, DutyInspection, activities.PlanInput{Due: &in.InspectionEnd})
+	if in.InspectionPlan != nil {
+		// Planned by the partition: the task row is written once, assigned
+		// with its deadline.
+		o.duties[DutyInspection] = &duty{Name: DutyInspection, Plan: *in.InspectionPlan, RemindAt: in.Policy.ReminderTime,
+			Input: activities.PlanInput{Due: &in.InspectionEnd, ReminderOffsets: in.Policy.ReminderOffsets}}
+		o.move(ctx, inspection.Assigned)
+	} else {
+		o.move(ctx, inspection.Assigned)
+		o.plan(ctx, DutyInspection, activities.PlanInput{Due: &in.InspectionEnd})
+	}
 	if err := o.awaitDuty(ctx, DutyInspection, func() bool { return o.inspectedOn != nil }); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
@@ -205,6 +206,11 @@ type ObjectInput struct {
 	Team          []string     `json:"team"`
 	InspectionEnd workday.Date `json:"inspection_end"`
 	Policy        Policy       `json:"policy"`
+	// InspectionPlan is the inspection deadline, the same for every object
+	// of the batch: planned once by the partition, so that an object's
+	// tracking starts with one write. (Objects started before it plan it
+	// themselves.)
+	InspectionPlan *activities.Plan `json:"inspection_plan,omitempty"`
 }
 
 // ObjectState is the answer of an object's state query.
