@@ -130,7 +130,9 @@ func newSystem(t *testing.T) *system {
 		if i == len(drawn)-1 {
 			stage = "approved"
 		}
-		exec(`INSERT INTO tasks (batch_id, object_key, county_code, stage, inspectors, inspected_on) VALUES ($1, $2, $3, $4, '{JX-INSPECTOR-SECRET}', '2026-11-10')`,
+		// The lock wrote the task row; the object's workflow moves it on.
+		exec(`INSERT INTO tasks (batch_id, object_key, county_code, stage, inspectors, inspected_on, seq) VALUES ($1, $2, $3, $4, '{JX-INSPECTOR-SECRET}', '2026-11-10', 1)
+			ON CONFLICT (batch_id, object_key) DO UPDATE SET stage = EXCLUDED.stage, inspectors = EXCLUDED.inspectors, inspected_on = EXCLUDED.inspected_on, seq = 1`,
 			s.batch, d.ObjectKey, d.CountyCode, stage)
 		exec(`INSERT INTO results (batch_id, object_key, revision, result_code, method, problems_found, entered_by, entered_at, review, reviewed_by, reviewed_at)
 			VALUES ($1, $2, 1, $3, 'on_site', $4, 'inspector:JX-INSPECTOR-SECRET', '2026-11-11 10:00+08', 'approved', 'county_officer:王科长', '2026-11-12 10:00+08')`,
