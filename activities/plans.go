@@ -12,14 +12,10 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
-
-// BatchWorkflowName is the registered name of workflows.BatchWorkflow.
-// This package cannot import workflows (which imports it); a test there
-// checks that the name and BatchStart's JSON match the workflow's.
-const BatchWorkflowName = "BatchWorkflow"
 
 // Starter starts batches: the one place a batch is created, used by POST
 // /batches and by plans. Temporal is the client that starts the batch
@@ -72,11 +68,11 @@ func (s *Starter) StartBatch(ctx context.Context, req BatchStart) (batch.Batch, 
 		return b, fault.New(fault.Conflict, "batch %s already exists with inspection period ending %s", b.ID, stored.End)
 	}
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       "batch/" + b.ID,
+		ID:                       lifecycle.BatchWorkflowID(b.ID),
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, BatchWorkflowName, batchInput{BatchID: b.ID, InspectionEnd: req.InspectionEnd, Policy: req.Policy})
+	}, lifecycle.BatchWorkflowName, batchInput{BatchID: b.ID, InspectionEnd: req.InspectionEnd, Policy: req.Policy})
 	if err != nil {
 		return b, fmt.Errorf("start the workflow of batch %s (repeat the request to retry): %w", b.ID, err)
 	}

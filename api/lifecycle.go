@@ -19,7 +19,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/library"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -123,7 +123,7 @@ func (s *Server) postMatch(c *gin.Context) {
 		}
 	}
 	county := c.Param("county")
-	var res matching.MatchResult
+	var res staffing.MatchResult
 	req := workflows.MatchRequest{By: actorFrom(principalOf(c)), Beacon: body.Beacon}
 	if err := s.update(c, workflows.CountyWorkflowID(c.Param("id"), county), workflows.UpdateMatch, req, &res); err != nil {
 		// Right after the lock the county's workflow may not have started.
@@ -277,7 +277,7 @@ func (s *Server) postReplacement(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var res matching.ReplaceResult
+	var res staffing.ReplaceResult
 	r := workflows.Replacement{InspectorKey: body.InspectorKey, Reason: body.Reason, By: actorFrom(principalOf(c))}
 	if err := s.update(c, workflows.ObjectWorkflowID(batchID, key), workflows.UpdateReplace, r, &res); err != nil {
 		s.fail(c, err)

@@ -9,13 +9,13 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 )
 
 // matchRoutes serves the stored match proofs (DRAW-SPEC §2): to auditors,
 // not to the public, and to the city's coordinators and admins.
 func (s *Server) matchRoutes(v1 *gin.RouterGroup) {
-	h := &matchAPI{s: s, m: matching.NewService(s.d.DB)}
+	h := &matchAPI{s: s, m: staffing.NewService(s.d.DB)}
 	readers := requireRole(auth.Auditor, auth.Admin, auth.Coordinator)
 	v1.GET("/batches/:id/counties/:county/match-proof", readers, h.proof)
 	v1.GET("/batches/:id/counties/:county/match-proofs", readers, h.list)
@@ -35,7 +35,7 @@ func (h *matchAPI) setAside(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	got, err := h.m.SetAside(c.Request.Context(), matching.SetAsideInput{BatchID: c.Param("id"), County: c.Param("county"),
+	got, err := h.m.SetAside(c.Request.Context(), staffing.SetAsideInput{BatchID: c.Param("id"), County: c.Param("county"),
 		ObjectKey: body.ObjectKey, Reason: body.Reason, By: actorOf(c)})
 	if err != nil {
 		h.s.fail(c, err)
@@ -61,7 +61,7 @@ func (h *matchAPI) setAsides(c *gin.Context) {
 
 type matchAPI struct {
 	s *Server
-	m *matching.Service
+	m *staffing.Service
 }
 
 // proof answers one proof exactly as `spotcheck verify-match` reads it:
@@ -74,7 +74,7 @@ func (h *matchAPI) proof(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	pq := matching.ProofQuery{BatchID: c.Param("id"), County: c.Param("county"), ObjectKey: q.Get("object")}
+	pq := staffing.ProofQuery{BatchID: c.Param("id"), County: c.Param("county"), ObjectKey: q.Get("object")}
 	if q.Has("department") {
 		d := q.Get("department")
 		pq.Department = &d
@@ -113,12 +113,12 @@ func (h *matchAPI) list(c *gin.Context) {
 		return
 	}
 	type item struct {
-		matching.ProofInfo
+		staffing.ProofInfo
 		URL string `json:"url"`
 	}
 	joint := 0
 	for _, p := range infos {
-		if p.Kind == matching.KindMatch {
+		if p.Kind == staffing.KindMatch {
 			joint++
 		}
 	}
@@ -127,7 +127,7 @@ func (h *matchAPI) list(c *gin.Context) {
 	for i, p := range infos {
 		u := base
 		switch {
-		case p.Kind == matching.KindReplacement:
+		case p.Kind == staffing.KindReplacement:
 			u += "?object=" + url.QueryEscape(p.ObjectKey) + "&round=" + strconv.Itoa(p.Round)
 		case joint > 1:
 			u += "?department=" + url.QueryEscape(p.DepartmentCode)

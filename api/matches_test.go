@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/activities"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -71,7 +71,7 @@ func newMatchHandler(t *testing.T, db *sqlx.DB) http.Handler {
 	// The answer an infeasible match gets through the workflow: the fault
 	// crosses Temporal as an application error and comes back.
 	r.POST("/infeasible/:id/:county", func(c *gin.Context) {
-		_, err := matching.NewService(db).MatchCounty(c.Request.Context(), matching.MatchInput{
+		_, err := staffing.NewService(db).MatchCounty(c.Request.Context(), staffing.MatchInput{
 			BatchID: c.Param("id"), County: c.Param("county"), InspectionEnd: workday.Date{Year: 2026, Month: 6, Day: 30}})
 		if f, ok := activities.AsFault(activities.Reject(err)); ok {
 			err = f
@@ -86,8 +86,8 @@ func TestMatchProofAPI(t *testing.T) {
 	h := newMatchHandler(t, db)
 	ctx := context.Background()
 	id, county := matchedCounty(t, db, 5, "tag")
-	svc := matching.NewService(db)
-	res, err := svc.MatchCounty(ctx, matching.MatchInput{BatchID: id, County: county, Beacon: "b",
+	svc := staffing.NewService(db)
+	res, err := svc.MatchCounty(ctx, staffing.MatchInput{BatchID: id, County: county, Beacon: "b",
 		InspectionEnd: workday.Date{Year: 2026, Month: 6, Day: 30}, By: "county_officer:test"})
 	if err != nil {
 		t.Fatal(err)
@@ -99,14 +99,14 @@ func TestMatchProofAPI(t *testing.T) {
 		if rec.Code != 200 {
 			t.Fatalf("%s: %d %s", role, rec.Code, rec.Body)
 		}
-		var p matching.Proof
+		var p staffing.Proof
 		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 			t.Fatal(err)
 		}
-		if p.Kind != matching.KindMatch || p.BatchID != id || len(p.Assignments) != 5 || p.MatchSeed != res.MatchSeed {
+		if p.Kind != staffing.KindMatch || p.BatchID != id || len(p.Assignments) != 5 || p.MatchSeed != res.MatchSeed {
 			t.Fatalf("%s: proof %+v", role, p)
 		}
-		if err := matching.Verify(p); err != nil {
+		if err := staffing.Verify(p); err != nil {
 			t.Fatalf("served proof: %v", err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestMatchProofAPI(t *testing.T) {
 		object = k
 		break
 	}
-	rep, err := svc.Replace(ctx, matching.ReplaceInput{BatchID: id, ObjectKey: object, InspectorKey: res.Teams[object][1], Reason: "因病", By: "county_officer:test"})
+	rep, err := svc.Replace(ctx, staffing.ReplaceInput{BatchID: id, ObjectKey: object, InspectorKey: res.Teams[object][1], Reason: "因病", By: "county_officer:test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,11 +162,11 @@ func TestMatchProofAPI(t *testing.T) {
 		t.Errorf("match proof URL %s", list.Items[0].URL)
 	}
 	rec = do(h, "GET", list.Items[1].URL, bearer("auditor"))
-	var p matching.Proof
+	var p staffing.Proof
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != 200 || p.Kind != "replacement" || p.Replacement != rep.Replacement || p.Round != 2 {
 		t.Fatalf("replacement proof: %d %s", rec.Code, rec.Body)
 	}
-	if err := matching.Verify(p); err != nil {
+	if err := staffing.Verify(p); err != nil {
 		t.Fatalf("served replacement proof: %v", err)
 	}
 }
@@ -182,7 +182,7 @@ func TestInfeasibleMatchIs409WithEveryObject(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	details, _ := json.Marshal(p.Details)
-	var objects []matching.Unstaffed
+	var objects []staffing.Unstaffed
 	if err := json.Unmarshal(details, &objects); err != nil || len(objects) != 4 {
 		t.Fatalf("details %s: %v", details, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/digest"
 	"github.com/spotcheck-gov/spotcheck/internal/library"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -21,7 +21,7 @@ import (
 // each open deadline, a county's pool before its match, and the content of
 // an inspection's record sheet (检查记录表).
 func (s *Server) worklistRoutes(v1 *gin.RouterGroup) {
-	m := matching.NewService(s.d.DB)
+	m := staffing.NewService(s.d.DB)
 	v1.GET("/worklist", requireRole(auth.CountyOfficer, auth.Inspector), s.getWorklist)
 	v1.GET("/batches/:id/counties/:county/match-pool", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer), countyOfRoute(),
 		func(c *gin.Context) {

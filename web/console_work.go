@@ -11,8 +11,8 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -164,9 +164,9 @@ type matchPageData struct {
 	BatchID string
 	County  string
 	Names   map[string]string
-	Pool    matching.PoolPreview
+	Pool    staffing.PoolPreview
 	// Inspectors by key, for their names.
-	Inspectors map[string]matching.PoolInspector
+	Inspectors map[string]staffing.PoolInspector
 	Problem    *apiError
 	Beacon     string
 }
@@ -177,7 +177,7 @@ func (k *Console) matchPage(c *gin.Context) { k.showMatch(c, http.StatusOK, nil,
 // runs it.
 func (k *Console) showMatch(c *gin.Context, status int, problem *apiError, beacon string) {
 	id, county := c.Param("id"), c.Param("county")
-	p := matchPageData{BatchID: id, County: county, Problem: problem, Beacon: beacon, Inspectors: map[string]matching.PoolInspector{}}
+	p := matchPageData{BatchID: id, County: county, Problem: problem, Beacon: beacon, Inspectors: map[string]staffing.PoolInspector{}}
 	if err := k.call(c, http.MethodGet, "/api/v1/batches/"+url.PathEscape(id)+"/counties/"+url.PathEscape(county)+"/match-pool", nil, &p.Pool); err != nil {
 		k.fail(c, err)
 		return
@@ -431,7 +431,7 @@ func (k *Console) myTasks(c *gin.Context) {
 }
 
 type proofInfo struct {
-	matching.ProofInfo
+	staffing.ProofInfo
 	URL string `json:"url"`
 }
 
@@ -439,7 +439,7 @@ type proofsPage struct {
 	Batch  batchDetail
 	Names  map[string]string
 	Groups []proofGroup
-	Shown  *matching.Proof
+	Shown  *staffing.Proof
 	Which  string
 }
 
@@ -485,7 +485,7 @@ func (k *Console) proofs(c *gin.Context) {
 		if len(q) > 0 {
 			path += "?" + q.Encode()
 		}
-		var pr matching.Proof
+		var pr staffing.Proof
 		if err := k.call(c, http.MethodGet, path, nil, &pr); err != nil {
 			k.fail(c, err)
 			return
@@ -566,11 +566,11 @@ func noteKind(k string) string {
 	return "通知"
 }
 
-// recusalNames say why an inspector is recused (matching.Recused*).
+// recusalNames say why an inspector is recused (staffing.Recused*).
 var recusalNames = map[string]string{
-	matching.RecusedConflict: "申报了利害关系",
-	matching.RecusedPrevious: "上次检查该对象的检查组成员",
-	matching.RecusedStation:  "本所（站）人员，该事项须跨所（站）检查",
+	staffing.RecusedConflict: "申报了利害关系",
+	staffing.RecusedPrevious: "上次检查该对象的检查组成员",
+	staffing.RecusedStation:  "本所（站）人员，该事项须跨所（站）检查",
 }
 
 // fieldNames name the API's fields of the console's forms as their labels

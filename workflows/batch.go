@@ -25,7 +25,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -409,8 +409,8 @@ func withPatience(ctx workflow.Context) workflow.Context {
 
 // readPage reads the objects of a partition named by reference.
 func readPage(ctx workflow.Context, in PartitionInput) ([]ObjectInput, error) {
-	var page []matching.ObjectTeam
-	req := matching.TeamsPageInput{BatchID: in.BatchID, County: in.County, Page: in.Page, Size: in.Size}
+	var page []staffing.ObjectTeam
+	req := staffing.TeamsPageInput{BatchID: in.BatchID, County: in.County, Page: in.Page, Size: in.Size}
 	if err := workflow.ExecuteActivity(ctx, matcher.TeamsPage, req).Get(ctx, &page); err != nil {
 		return nil, fmt.Errorf("read page %d of county %s: %w", in.Page, in.County, err)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -77,19 +77,19 @@ func (f *fakeSteps) Archive(_ context.Context, id string) error {
 // fakeMatcher gives every object the team [I1, I2] unless told to fail.
 type fakeMatcher struct {
 	mu         sync.Mutex
-	calls      []matching.MatchInput
+	calls      []staffing.MatchInput
 	infeasible bool
 	shares     []activities.CountyShare
-	// setAside are objects the county set aside before matching.
+	// setAside are objects the county set aside before staffing.
 	setAside map[string]bool
 }
 
-func (m *fakeMatcher) MatchCounty(_ context.Context, in matching.MatchInput) (matching.MatchResult, error) {
+func (m *fakeMatcher) MatchCounty(_ context.Context, in staffing.MatchInput) (staffing.MatchResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = append(m.calls, in)
 	if m.infeasible {
-		return matching.MatchResult{}, &fault.Error{Kind: fault.Conflict, Msg: "2 objects cannot be staffed", Details: []string{"X"}}
+		return staffing.MatchResult{}, &fault.Error{Kind: fault.Conflict, Msg: "2 objects cannot be staffed", Details: []string{"X"}}
 	}
 	teams := map[string][]string{}
 	for _, s := range m.shares {
@@ -106,22 +106,22 @@ func (m *fakeMatcher) MatchCounty(_ context.Context, in matching.MatchInput) (ma
 		aside = append(aside, k)
 	}
 	sort.Strings(aside)
-	return matching.MatchResult{Teams: teams, Round: 1, SetAside: aside}, nil
+	return staffing.MatchResult{Teams: teams, Round: 1, SetAside: aside}, nil
 }
 
 // TeamsPage reads the teams MatchCounty gave, a page at a time, in drawn
 // order, as the database would.
-func (m *fakeMatcher) TeamsPage(_ context.Context, in matching.TeamsPageInput) ([]matching.ObjectTeam, error) {
+func (m *fakeMatcher) TeamsPage(_ context.Context, in staffing.TeamsPageInput) ([]staffing.ObjectTeam, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var matched []matching.ObjectTeam
+	var matched []staffing.ObjectTeam
 	for _, s := range m.shares {
 		if s.County != in.County {
 			continue
 		}
 		for _, k := range s.Objects {
 			if !m.setAside[k] {
-				matched = append(matched, matching.ObjectTeam{ObjectKey: k, Team: []string{"I1", "I2"}})
+				matched = append(matched, staffing.ObjectTeam{ObjectKey: k, Team: []string{"I1", "I2"}})
 			}
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -121,8 +121,8 @@ func (c *countyRun) reportProgress(ctx workflow.Context) {
 // a county officer who matches at once is not turned away.
 func (c *countyRun) acceptMatch(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateMatch,
-		func(ctx workflow.Context, r MatchRequest) (matching.MatchResult, error) {
-			return c.runMatch(withIO(ctx), matching.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Beacon: r.Beacon, By: r.By.String(), InspectionEnd: c.in.InspectionEnd})
+		func(ctx workflow.Context, r MatchRequest) (staffing.MatchResult, error) {
+			return c.runMatch(withIO(ctx), staffing.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Beacon: r.Beacon, By: r.By.String(), InspectionEnd: c.in.InspectionEnd})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r MatchRequest) error {
 			switch {
@@ -141,10 +141,10 @@ func (c *countyRun) acceptMatch(ctx workflow.Context) error {
 }
 
 // runMatch runs the match activity once at a time and keeps the teams.
-func (c *countyRun) runMatch(ctx workflow.Context, req matching.MatchInput) (matching.MatchResult, error) {
+func (c *countyRun) runMatch(ctx workflow.Context, req staffing.MatchInput) (staffing.MatchResult, error) {
 	c.matching = true
 	defer func() { c.matching = false }()
-	var res matching.MatchResult
+	var res staffing.MatchResult
 	if err := workflow.ExecuteActivity(ctx, matcher.Match, req).Get(ctx, &res); err != nil {
 		return res, err
 	}
@@ -193,7 +193,7 @@ func (c *countyRun) awaitMatch(ctx workflow.Context) (map[string][]string, error
 		lapse: func(ctx workflow.Context, d *duty) {
 			c.rearm = true // counted as overdue in progress until matched
 			c.escalate(ctx, d)
-			if _, err := c.runMatch(ctx, matching.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Auto: true, By: "system:auto-match", InspectionEnd: c.in.InspectionEnd}); err != nil {
+			if _, err := c.runMatch(ctx, staffing.MatchInput{BatchID: c.in.BatchID, County: c.in.County, Auto: true, By: "system:auto-match", InspectionEnd: c.in.InspectionEnd}); err != nil {
 				c.notice(ctx, fmt.Sprintf("auto-match-failed/%s/%s", c.in.BatchID, c.in.County), "city_coordinator", "escalation",
 					fmt.Sprintf("批次 %s %s 自动匹配失败：%v", c.in.BatchID, c.in.County, err))
 			}

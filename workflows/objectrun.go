@@ -11,7 +11,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -328,12 +328,12 @@ func (o *objectRun) checkReplace(ctx workflow.Context, r Replacement) error {
 
 // onReplace replaces one inspector by the next in the published match
 // order (DRAW-SPEC §2, round + 1); results already entered stay.
-func (o *objectRun) onReplace(ctx workflow.Context, r Replacement) (matching.ReplaceResult, error) {
+func (o *objectRun) onReplace(ctx workflow.Context, r Replacement) (staffing.ReplaceResult, error) {
 	ctx = withIO(ctx) // handlers run on the root context
 	o.busy = UpdateReplace
 	defer func() { o.busy = "" }()
-	var res matching.ReplaceResult
-	in := matching.ReplaceInput{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, InspectorKey: r.InspectorKey, Reason: r.Reason, By: r.By.String()}
+	var res staffing.ReplaceResult
+	in := staffing.ReplaceInput{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, InspectorKey: r.InspectorKey, Reason: r.Reason, By: r.By.String()}
 	if err := workflow.ExecuteActivity(ctx, matcher.Replace, in).Get(ctx, &res); err != nil {
 		return res, err
 	}

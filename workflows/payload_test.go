@@ -17,7 +17,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 )
 
 // sizing records the largest encoded payload of each Go type that passes
@@ -71,7 +71,7 @@ func TestPayloadsDoNotGrowWithTheBatch(t *testing.T) {
 	large := batchPayloads(t, 10000)
 	for _, name := range sortedKeys(large) {
 		t.Logf("%-36s 1,000 objects: %6d B   10,000 objects: %6d B", name, small[name], large[name])
-		if name == "matching.MatchResult" {
+		if name == "staffing.MatchResult" {
 			// The county's match answers with every team (the API shows
 			// them); an activity result, not carried in any state.
 			continue
@@ -81,11 +81,11 @@ func TestPayloadsDoNotGrowWithTheBatch(t *testing.T) {
 		}
 		// A page fills up as counties grow: bounded by the page, not
 		// by the batch.
-		if large[name] > small[name]+256 && name != "[]matching.ObjectTeam" {
+		if large[name] > small[name]+256 && name != "[]staffing.ObjectTeam" {
 			t.Errorf("%s grows with the batch: %d B at 1,000 objects, %d B at 10,000", name, small[name], large[name])
 		}
 	}
-	for _, name := range []string{"workflows.CountyInput", "workflows.PartitionInput", "[]activities.CountyShare", "[]matching.ObjectTeam", "stats.CountyProgress"} {
+	for _, name := range []string{"workflows.CountyInput", "workflows.PartitionInput", "[]activities.CountyShare", "[]staffing.ObjectTeam", "stats.CountyProgress"} {
 		if large[name] == 0 {
 			t.Errorf("no %s was seen: the test no longer measures the by-reference path", name)
 		}
@@ -113,7 +113,7 @@ func TestCountyOf100000Objects(t *testing.T) {
 	h.env.OnSignalExternalWorkflow(mock.Anything, BatchWorkflowID("B1"), "", signalCountyUpdate, mock.Anything).Return(nil)
 	var partitions int
 	h.env.OnWorkflow(PartitionWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in PartitionInput) error {
-		page, _ := h.matcher.TeamsPage(context.Background(), matching.TeamsPageInput{BatchID: in.BatchID, County: in.County, Page: in.Page, Size: in.Size})
+		page, _ := h.matcher.TeamsPage(context.Background(), staffing.TeamsPageInput{BatchID: in.BatchID, County: in.County, Page: in.Page, Size: in.Size})
 		h.rec.mu.Lock()
 		partitions++
 		for _, o := range page {

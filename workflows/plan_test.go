@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 )
 
 // planStarts records the StartBatch calls with the workflow clock.
@@ -165,8 +166,8 @@ func TestCancelledPlanStartsNothing(t *testing.T) {
 // of BatchInput's JSON: both must match the workflow.
 func TestStarterMatchesBatchWorkflow(t *testing.T) {
 	name := runtime.FuncForPC(reflect.ValueOf(BatchWorkflow).Pointer()).Name()
-	if !strings.HasSuffix(name, "."+activities.BatchWorkflowName) {
-		t.Errorf("BatchWorkflow is %s, activities start %s", name, activities.BatchWorkflowName)
+	if !strings.HasSuffix(name, "."+lifecycle.BatchWorkflowName) {
+		t.Errorf("BatchWorkflow is %s, activities start %s", name, lifecycle.BatchWorkflowName)
 	}
 	// activities.Starter sends {batch_id, inspection_end, policy}.
 	raw, _ := json.Marshal(BatchInput{BatchID: "b", InspectionEnd: day("2026-12-31"), Policy: DefaultPolicy()})

@@ -9,27 +9,30 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
-// Query, update and signal names: the API and the workflows share these,
-// and saved histories depend on them (as on the workflow functions' names),
-// so they never change.
+// Query and update names live in lifecycle, shared with the API; these
+// names keep the workflows' code as it reads.
 const (
-	QueryProgress = "progress" // batch and county: counts by stage
-	QueryState    = "state"    // object: stage, team and deadlines
+	QueryProgress = lifecycle.QueryProgress
+	QueryState    = lifecycle.QueryState
 
-	UpdateBeacon    = "beacon"            // batch: the public beacon for the draw
-	UpdateMatch     = "match"             // county: run the inspector match
-	UpdateInspected = "inspected"         // object: inspection completed
-	UpdateResult    = "result"            // object: result entry
-	UpdateReview    = "review"            // object: approve or return a result
-	UpdateFollowUp  = "follow_up"         // object: follow-up completed / entered
-	UpdateExtend    = "extend"            // object: a coordinator extends a deadline
-	UpdateReplace   = "replace"           // object: replace one inspector of the team
-	UpdateTransfer  = "judicial-transfer" // object: record the transfer of a suspected crime
+	UpdateBeacon    = lifecycle.UpdateBeacon
+	UpdateMatch     = lifecycle.UpdateMatch
+	UpdateInspected = lifecycle.UpdateInspected
+	UpdateResult    = lifecycle.UpdateResult
+	UpdateReview    = lifecycle.UpdateReview
+	UpdateFollowUp  = lifecycle.UpdateFollowUp
+	UpdateExtend    = lifecycle.UpdateExtend
+	UpdateReplace   = lifecycle.UpdateReplace
+	UpdateTransfer  = lifecycle.UpdateTransfer
+)
 
+// Signal names and fan-out limits; histories depend on the signal names.
+const (
 	signalObjectStage   = "object-stage"
 	signalCountyUpdate  = "county-progress"
 	maxObjectsPerWorker = 500 // objects tracked under one partition workflow
@@ -275,18 +278,17 @@ type StageEvent struct {
 	Overdue   map[string]bool  `json:"overdue,omitempty"`
 }
 
-// BatchWorkflowID is the business ID of a batch's workflow; a second start
-// of the same batch is rejected by Temporal.
-func BatchWorkflowID(batchID string) string { return "batch/" + batchID }
+// Workflow IDs are lifecycle's, shared with the API and the activities.
+func BatchWorkflowID(batchID string) string { return lifecycle.BatchWorkflowID(batchID) }
 
 // CountyWorkflowID names a county's workflow within a batch.
 func CountyWorkflowID(batchID, county string) string {
-	return "batch/" + batchID + "/county/" + county
+	return lifecycle.CountyWorkflowID(batchID, county)
 }
 
 // ObjectWorkflowID names one drawn object's workflow.
 func ObjectWorkflowID(batchID, objectKey string) string {
-	return "batch/" + batchID + "/object/" + objectKey
+	return lifecycle.ObjectWorkflowID(batchID, objectKey)
 }
 
 // MaxDutyDays bounds the working days of a duty: a policy's limits and a

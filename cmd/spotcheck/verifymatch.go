@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/spotcheck-gov/spotcheck/internal/match"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 )
 
 // maxProofBytes bounds a proof read from a file or the API: a county of
@@ -58,12 +58,12 @@ func runVerifyMatch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	var p matching.Proof
+	var p staffing.Proof
 	if err := json.Unmarshal(data, &p); err != nil {
 		return fmt.Errorf("%s is not a match proof: %v", *source, err)
 	}
 
-	err = matching.Verify(p)
+	err = staffing.Verify(p)
 	var mm *match.MismatchError
 	var ie *match.InputError
 	switch {
@@ -81,7 +81,7 @@ func runVerifyMatch(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // describeProof says what a verified proof establishes, in one line.
-func describeProof(p matching.Proof) string {
+func describeProof(p staffing.Proof) string {
 	var b strings.Builder
 	b.WriteString(p.Algorithm)
 	if p.BatchID != "" {
@@ -93,7 +93,7 @@ func describeProof(p matching.Proof) string {
 	}
 	fmt.Fprintf(&b, ", round %d: ", p.Round)
 	switch {
-	case p.Kind == matching.KindReplacement:
+	case p.Kind == staffing.KindReplacement:
 		fmt.Fprintf(&b, "%s replaces %s on object %s (pool of %d)", p.Replacement, p.Replaced, p.Objects[0].ObjectKey, len(p.Inspectors))
 	case len(p.Infeasible) > 0:
 		fmt.Fprintf(&b, "%d of %d objects cannot be staffed from a pool of %d", len(p.Infeasible), len(p.Objects), len(p.Inspectors))

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/match"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/migrations"
@@ -57,26 +57,26 @@ func TestVerifyMatchOnDemoData(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every county matches its inspectors; each stored proof verifies.
-	var res matching.MatchResult
+	var res staffing.MatchResult
 	for _, c := range counties {
 		if c.CountyCode == "" {
 			t.Fatalf("objects without a county: %+v", counties)
 		}
-		res, err = matching.NewService(db).MatchCounty(ctx, matching.MatchInput{BatchID: req.ID, County: c.CountyCode, Beacon: "county-beacon",
+		res, err = staffing.NewService(db).MatchCounty(ctx, staffing.MatchInput{BatchID: req.ID, County: c.CountyCode, Beacon: "county-beacon",
 			InspectionEnd: workday.Date{Year: 2026, Month: 12, Day: 31}, By: "county_officer:demo"})
 		if err != nil {
 			t.Fatalf("match county %s: %v", c.CountyCode, err)
 		}
-		p, err := matching.NewService(db).FindProof(ctx, matching.ProofQuery{BatchID: req.ID, County: c.CountyCode})
+		p, err := staffing.NewService(db).FindProof(ctx, staffing.ProofQuery{BatchID: req.ID, County: c.CountyCode})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := matching.Verify(p); err != nil || len(p.Assignments) != c.Objects {
+		if err := staffing.Verify(p); err != nil || len(p.Assignments) != c.Objects {
 			t.Fatalf("county %s: %d assignments for %d objects: %v", c.CountyCode, len(p.Assignments), c.Objects, err)
 		}
 	}
 	county := counties[len(counties)-1].CountyCode
-	proof, err := matching.NewService(db).FindProof(ctx, matching.ProofQuery{BatchID: req.ID, County: county})
+	proof, err := staffing.NewService(db).FindProof(ctx, staffing.ProofQuery{BatchID: req.ID, County: county})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestVerifyMatchOnDemoData(t *testing.T) {
 			w.Write([]byte(`{"status":401,"detail":"This needs a bearer token."}`))
 			return
 		}
-		p, err := matching.NewService(db).FindProof(r.Context(), matching.ProofQuery{BatchID: req.ID, County: county})
+		p, err := staffing.NewService(db).FindProof(r.Context(), staffing.ProofQuery{BatchID: req.ID, County: county})
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return

@@ -20,9 +20,9 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/digest"
-	"github.com/spotcheck-gov/spotcheck/internal/matching"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
@@ -50,7 +50,7 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	w.RegisterActivity(&activities.Deadlines{Calendars: calendars})
 	w.RegisterActivity(&activities.Tasks{DB: db, Calendars: calendars})
 	w.RegisterActivity(&activities.AuditHeads{DB: db})
-	matcher := matching.NewService(db)
+	matcher := staffing.NewService(db)
 	w.RegisterActivity(&activities.Matching{Matcher: matcher, Replacer: matcher, Teams: matcher})
 	w.RegisterActivity(&activities.Progress{Reader: stats.NewService(db)})
 	w.RegisterActivity(&activities.Batches{

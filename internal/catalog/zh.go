@@ -336,7 +336,7 @@ var chinese = map[string]string{
 	"%s is before the object was assigned to the county on %s":                  "%s 早于该检查对象于 %s 分配至本县的日期",
 	"county %s of batch %s is starting: its match opens in a moment; try again": "批次 %[2]s 的 %[1]s 正在启动，稍后即可进行匹配，请重试",
 	"must be database (the default) or workflow, got %q":                        "应为 database（默认）或 workflow，而不是 %s",
-	// Matching and replacements (internal/matching, workflows), as the
+	// Matching and replacements (internal/staffing, workflows), as the
 	// county's match and task pages show them.
 	"county %s of batch %s was already matched on %s by %s; a match is final (replace single inspectors instead)":                                                    "批次 %[2]s 的 %[1]s 已于 %[3]s 由 %[4]s 完成匹配；匹配为最终结果（个别人员请使用替换）",
 	"batch %s has no drawn object assigned to county %s":                                                                                                             "批次 %s 没有分配至 %s 的抽中对象",

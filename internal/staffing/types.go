@@ -1,4 +1,4 @@
-package matching
+package staffing
 
 import "github.com/spotcheck-gov/spotcheck/internal/workday"
 

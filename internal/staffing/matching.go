@@ -1,4 +1,4 @@
-// Package matching runs the county inspector match of a batch (随机匹配,
+// Package staffing runs the county inspector match of a batch (随机匹配,
 // DRAW-SPEC section 2) on the libraries in PostgreSQL, and stores it.
 //
 // The algorithm is [match.Match]; this package builds its inputs from the
@@ -28,7 +28,7 @@
 //
 // Every proof is stored (table matches) and can be recomputed by anyone
 // holding it ([Verify], `spotcheck verify-match`).
-package matching
+package staffing
 
 import (
 	"context"
