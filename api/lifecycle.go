@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -128,9 +127,7 @@ func (s *Server) postMatch(c *gin.Context) {
 	if err := s.update(c, workflows.CountyWorkflowID(c.Param("id"), county), workflows.UpdateMatch, req, &res); err != nil {
 		// Right after the lock the county's workflow may not have started.
 		if fault.KindOf(err) == fault.NotFound {
-			var locked bool
-			if s.d.DB.GetContext(c.Request.Context(), &locked, `SELECT EXISTS (SELECT 1 FROM batches b JOIN batch_objects o ON o.batch_id = b.id
-				WHERE b.id = $1 AND b.state = 'locked' AND o.county_code = $2)`, c.Param("id"), county) == nil && locked {
+			if locked, lerr := s.inspections().CountyLocked(c.Request.Context(), c.Param("id"), county); lerr == nil && locked {
 				err = fault.New(fault.NotReady, "county %s of batch %s is starting: its match opens in a moment; try again", county, c.Param("id"))
 			}
 		}
@@ -168,10 +165,9 @@ func (s *Server) checkCompletedOn(c *gin.Context, on workday.Date) error {
 	if today := s.today(); on.After(today) {
 		return fault.Field("completed_on", "%s is after today (%s)", on, today)
 	}
-	var locked *time.Time
-	err := s.d.DB.GetContext(c.Request.Context(), &locked, `SELECT locked_at FROM batches WHERE id = $1`, c.Param("id"))
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("read the lock of batch %s: %w", c.Param("id"), err)
+	locked, err := s.inspections().LockedAt(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return err
 	}
 	if locked != nil {
 		if day := workday.DateOf(*locked); on.Before(day) {
@@ -202,7 +198,7 @@ func (s *Server) postResult(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		items, err := library.NewStore(s.d.DB).DrawnItemMethods(c.Request.Context(), c.Param("id"), c.Param("key"))
+		items, err := s.library().DrawnItemMethods(c.Request.Context(), c.Param("id"), c.Param("key"))
 		if err == nil {
 			err = inspection.CheckMethod(r.Method, items)
 		}
@@ -334,27 +330,10 @@ func (s *Server) taskUpdate(c *gin.Context, name string, arg, result any) {
 
 // Task is a drawn object's task as dashboards show it.
 type Task struct {
-	BatchID        string        `json:"batch_id" db:"batch_id"`
-	ObjectKey      string        `json:"object_key" db:"object_key"`
-	ObjectName     string        `json:"object_name" db:"object_name"`
-	County         string        `json:"county" db:"county_code"`
-	CountyName     string        `json:"county_name" db:"-"`
-	Stage          string        `json:"stage" db:"stage"`
-	Inspectors     []string      `json:"inspectors" db:"-"`
-	InspectionDue  *workday.Date `json:"inspection_due,omitempty" db:"-"`
-	InspectedOn    *workday.Date `json:"inspected_on,omitempty" db:"-"`
-	ResultDue      *workday.Date `json:"result_due,omitempty" db:"-"`
-	FollowUpDue    *workday.Date `json:"follow_up_due,omitempty" db:"-"`
-	PublicationDue *workday.Date `json:"publication_due,omitempty" db:"-"`
-	// FollowUpCompletionDue: the follow-up of problems found is completed
-	// by this day (duty follow_up).
-	FollowUpCompletionDue *workday.Date `json:"follow_up_completion_due,omitempty" db:"-"`
-	Overdue               []string      `json:"overdue" db:"-"`
-	UpdatedAt             time.Time     `json:"updated_at" db:"updated_at"`
+	inspection.TaskRecord
 	// CalendarWarning names the year without a holiday schedule that an
 	// open deadline of the task reaches; that deadline is not counted yet.
 	CalendarWarning *calendarWarning `json:"calendar_warning,omitempty" db:"-"`
-	unscheduledYear int
 }
 
 // visibleTask refuses, as not found, a task outside the caller's scope
@@ -362,11 +341,8 @@ type Task struct {
 // tasks they are matched to.
 func (s *Server) visibleTask(c *gin.Context, batchID, key string) error {
 	sc := principalOf(c).Scope()
-	var ok bool
-	err := s.d.DB.GetContext(c.Request.Context(), &ok, `
-		SELECT EXISTS (SELECT 1 FROM tasks WHERE batch_id = $1 AND object_key = $2
-		               AND ($3 = '' OR county_code = $3) AND ($4 = '' OR $4 = ANY (inspectors)) AND NOT $5)`,
-		batchID, key, sc.County, sc.InspectorKey, sc.None)
+	ok, err := s.inspections().TaskVisible(c.Request.Context(), batchID, key,
+		inspection.TaskScope{County: sc.County, InspectorKey: sc.InspectorKey, None: sc.None})
 	if err != nil {
 		return err
 	}

@@ -2,58 +2,23 @@ package api
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/lib/pq"
 
 	"github.com/spotcheck-gov/spotcheck/internal/archive"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
-	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
 
-const taskColumns = `t.batch_id, t.object_key, coalesce(o.name, '') AS object_name, t.county_code, t.stage, t.inspectors,
-	t.inspection_due::text, t.inspected_on::text, t.result_due::text, t.follow_up_due::text, t.publication_due::text,
-	t.overdue, t.updated_at, coalesce(t.unscheduled_year, 0), t.follow_up_completion_due::text,
-	coalesce((SELECT name FROM regions WHERE code = t.county_code), '')`
-
-func scanTask(row interface{ Scan(...any) error }) (Task, error) {
-	var t Task
-	var dates [6]sql.NullString
-	var inspectors, overdue pq.StringArray
-	err := row.Scan(&t.BatchID, &t.ObjectKey, &t.ObjectName, &t.County, &t.Stage, &inspectors,
-		&dates[0], &dates[1], &dates[2], &dates[3], &dates[4], &overdue, &t.UpdatedAt, &t.unscheduledYear, &dates[5], &t.CountyName)
-	if err != nil {
-		return t, err
-	}
-	t.Inspectors, t.Overdue = []string(inspectors), []string(overdue)
-	ptrs := []**workday.Date{&t.InspectionDue, &t.InspectedOn, &t.ResultDue, &t.FollowUpDue, &t.PublicationDue, &t.FollowUpCompletionDue}
-	for i, d := range dates {
-		if d.Valid {
-			if v, err := workday.ParseDate(d.String); err == nil {
-				*ptrs[i] = &v
-			}
-		}
-	}
-	return t, nil
-}
-
 func (s *Server) task(ctx context.Context, batchID, key string) (Task, error) {
-	row := s.d.DB.QueryRowContext(ctx, `SELECT `+taskColumns+` FROM tasks t LEFT JOIN objects o ON o.key = t.object_key
-		WHERE t.batch_id = $1 AND t.object_key = $2`, batchID, key)
-	t, err := scanTask(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, fault.New(fault.NotFound, "batch %s has no task for object %s", batchID, key)
-	}
-	return t, err
+	t, err := s.inspections().Task(ctx, batchID, key)
+	return Task{TaskRecord: t}, err
 }
 
 func (s *Server) getTask(c *gin.Context) {
@@ -82,7 +47,7 @@ func (s *Server) warnTasks(ctx context.Context, tasks []*Task) error {
 		return err
 	}
 	for _, t := range tasks {
-		if y := t.unscheduledYear; y != 0 && len(cal.Missing(y)) == 1 {
+		if y := t.UnscheduledYear; y != 0 && len(cal.Missing(y)) == 1 {
 			t.CalendarWarning = warnUnscheduled(y)
 		}
 	}
@@ -116,28 +81,17 @@ func (s *Server) listTasks(c *gin.Context) {
 		}
 		county = sc.County
 	}
-	rows, err := s.d.DB.QueryContext(c.Request.Context(), `SELECT `+taskColumns+` FROM tasks t LEFT JOIN objects o ON o.key = t.object_key
-		WHERE t.batch_id = $1 AND t.object_key > $2 AND ($3 = '' OR t.county_code = $3) AND ($4 = '' OR t.stage = $4)
-		  AND ($5 = '' OR (cardinality(t.overdue) > 0) = ($5 = 'true')) AND ($6 = '' OR $6 = ANY (t.inspectors)) AND NOT $7
-		ORDER BY t.object_key LIMIT $8`,
-		c.Param("id"), cursor, county, stage, overdue, sc.InspectorKey, sc.None, limit+1)
+	recs, err := s.inspections().Tasks(c.Request.Context(), inspection.TaskFilter{
+		BatchID: c.Param("id"), After: cursor, County: county, Stage: stage, Overdue: overdue,
+		Scope: inspection.TaskScope{InspectorKey: sc.InspectorKey, None: sc.None}, Limit: limit + 1,
+	})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	defer rows.Close()
-	page := Page[Task]{Items: []Task{}}
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		page.Items = append(page.Items, t)
-	}
-	if err := rows.Err(); err != nil {
-		s.fail(c, err)
-		return
+	page := Page[Task]{Items: make([]Task, len(recs))}
+	for i, r := range recs {
+		page.Items[i] = Task{TaskRecord: r}
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/library"
 )
 
 // A nameResolver turns a filter's value, a code or a Chinese name, into the
@@ -73,7 +74,7 @@ func (s *Server) canonicalFilters() gin.HandlerFunc {
 }
 
 func regionByName(ctx context.Context, s *Server, field, v string) (string, error) {
-	codes, err := s.codesNamed(ctx, field, v, `SELECT code FROM regions WHERE code = $1 OR name = $1 ORDER BY code`)
+	codes, err := s.codesNamed(ctx, field, v, library.RegionName)
 	if err == nil && len(codes) == 0 {
 		err = fault.Field(field, "%q is not a county (region) code or name, such as 330424 or 海盐县", v)
 	}
@@ -81,7 +82,7 @@ func regionByName(ctx context.Context, s *Server, field, v string) (string, erro
 }
 
 func departmentByName(ctx context.Context, s *Server, field, v string) (string, error) {
-	codes, err := s.codesNamed(ctx, field, v, `SELECT code FROM departments WHERE code = $1 OR name = $1 ORDER BY code`)
+	codes, err := s.codesNamed(ctx, field, v, library.DepartmentName)
 	if err == nil && len(codes) == 0 {
 		err = fault.Field(field, "%q is not a department code or name", v)
 	}
@@ -89,18 +90,18 @@ func departmentByName(ctx context.Context, s *Server, field, v string) (string, 
 }
 
 func itemByName(ctx context.Context, s *Server, field, v string) (string, error) {
-	codes, err := s.codesNamed(ctx, field, v, `SELECT DISTINCT code FROM check_items WHERE code = $1 OR name = $1 ORDER BY code`)
+	codes, err := s.codesNamed(ctx, field, v, library.ItemName)
 	if err == nil && len(codes) == 0 {
 		err = fault.Field(field, "%q is not a check item code or name", v)
 	}
 	return oneCode(field, v, codes, err)
 }
 
-// codesNamed runs query: the codes whose code or name is v.
-func (s *Server) codesNamed(ctx context.Context, field, v, query string) ([]string, error) {
-	var codes []string
-	if err := s.d.DB.SelectContext(ctx, &codes, query, v); err != nil {
-		return nil, fmt.Errorf("resolve %s %q: %w", field, v, err)
+// codesNamed are the codes of kind whose code or name is v.
+func (s *Server) codesNamed(ctx context.Context, field, v string, kind library.NameKind) ([]string, error) {
+	codes, err := s.library().CodesNamed(ctx, kind, v)
+	if err != nil {
+		return nil, fmt.Errorf("filter %s: %w", field, err)
 	}
 	return codes, nil
 }

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -122,6 +123,14 @@ type Server struct {
 	progressCache *progressCache
 	calOnce       sync.Once
 	calendars     *workday.Store
+	inspOnce      sync.Once
+	inspStore     *inspection.Store
+}
+
+// inspections is the store of tasks and their records.
+func (s *Server) inspections() *inspection.Store {
+	s.inspOnce.Do(func() { s.inspStore = inspection.NewStore(s.d.DB) })
+	return s.inspStore
 }
 
 // calendar is the working-day calendar store every read and rule of the
