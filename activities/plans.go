@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
@@ -21,7 +20,6 @@ import (
 // /batches and by plans. Temporal is the client that starts the batch
 // workflows on TaskQueue.
 type Starter struct {
-	DB        *sqlx.DB
 	Batches   *batch.Service
 	Temporal  client.Client
 	TaskQueue string
@@ -54,18 +52,8 @@ func (s *Starter) StartBatch(ctx context.Context, req BatchStart) (batch.Batch, 
 	if err != nil {
 		return b, err
 	}
-	var stored struct {
-		End    string `db:"inspection_end"`
-		Policy []byte `db:"policy"`
-	}
-	err = s.DB.GetContext(ctx, &stored, `
-		UPDATE batches SET inspection_end = coalesce(inspection_end, $2::date), policy = coalesce(policy, $3::jsonb)
-		WHERE id = $1 RETURNING inspection_end::text, policy`, b.ID, req.InspectionEnd.String(), []byte(req.Policy))
-	if err != nil {
-		return b, fmt.Errorf("record schedule of batch %s: %w", b.ID, err)
-	}
-	if stored.End != req.InspectionEnd.String() {
-		return b, fault.New(fault.Conflict, "batch %s already exists with inspection period ending %s", b.ID, stored.End)
+	if err := s.Batches.RecordSchedule(ctx, b.ID, req.InspectionEnd, req.Policy); err != nil {
+		return b, err
 	}
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       lifecycle.BatchWorkflowID(b.ID),

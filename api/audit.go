@@ -12,13 +12,20 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 )
 
+// auditAPI serves the audit trail to auditors and administrators.
+type auditAPI struct {
+	s     *Server
+	trail *audit.Trail
+}
+
 // accessRoutes registers who-am-I and the audit trail, which auditors and
 // administrators browse and verify.
 func (s *Server) accessRoutes(v1 *gin.RouterGroup) {
+	h := &auditAPI{s: s, trail: s.d.Services.Audit}
 	v1.GET("/me", requireRole(auth.Roles...), s.me)
 	a := v1.Group("/audit", requireRole(auth.Auditor, auth.Admin))
-	a.GET("", s.listAudit)
-	a.GET("/verify", s.verifyAudit)
+	a.GET("", h.listAudit)
+	a.GET("/verify", h.verifyAudit)
 }
 
 // auditItem is a row of the trail as the API shows it. PayloadText is the
@@ -32,30 +39,30 @@ type auditItem struct {
 
 // GET /api/v1/audit?entity=&entity_id=&action=&actor=&cursor=&limit=
 // lists the trail newest first.
-func (s *Server) listAudit(c *gin.Context) {
+func (h *auditAPI) listAudit(c *gin.Context) {
 	_, cursor, limit, err := listQuery(c, "entity", "entity_id", "action", "actor")
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	f := audit.Filter{Entity: c.Query("entity"), EntityID: c.Query("entity_id"), Action: c.Query("action"), Actor: c.Query("actor")}
 	for name, v := range map[string]string{"entity": f.Entity, "entity_id": f.EntityID, "action": f.Action, "actor": f.Actor} {
 		if len(v) > 200 || strings.ContainsRune(v, 0) {
-			s.fail(c, fault.Field(name, "must be at most 200 characters"))
+			h.s.fail(c, fault.Field(name, "must be at most 200 characters"))
 			return
 		}
 	}
 	if cursor != "" {
 		seq, err := strconv.ParseInt(cursor, 10, 64)
 		if err != nil || seq < 1 {
-			s.fail(c, fault.Field("cursor", "is not a cursor this server issued; start again without it"))
+			h.s.fail(c, fault.Field("cursor", "is not a cursor this server issued; start again without it"))
 			return
 		}
 		f.Before = seq
 	}
-	recs, err := audit.List(c.Request.Context(), s.d.DB, f, limit+1)
+	recs, err := h.trail.List(c.Request.Context(), f, limit+1)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	page := Page[auditItem]{Items: []auditItem{}}
@@ -73,10 +80,10 @@ func (s *Server) listAudit(c *gin.Context) {
 // GET /api/v1/audit/verify walks the whole chain and reports the first
 // edited, missing or rewritten row; a broken chain is a report with ok
 // false, not an error.
-func (s *Server) verifyAudit(c *gin.Context) {
-	rep, err := audit.Verify(c.Request.Context(), s.d.DB)
+func (h *auditAPI) verifyAudit(c *gin.Context) {
+	rep, err := h.trail.Verify(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, rep)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
@@ -28,7 +29,7 @@ func newAuthHandler(t *testing.T, db *sqlx.DB, a Authenticator) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(requestID())
-	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: a}, log: zap.NewNop()}
+	s := &Server{d: Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Auth: a}, log: zap.NewNop()}
 	v1 := r.Group("/api/v1", s.authenticate())
 	s.accessRoutes(v1)
 	echo := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"actor": actorOf(c)}) }
@@ -150,7 +151,7 @@ func TestAuditTrailNeedsAuditorOrAdmin(t *testing.T) {
 		}
 	}
 	// Through the full handler, no token is a 401.
-	full := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	full := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	if rec := do(full, "GET", "/api/v1/audit", nil); rec.Code != 401 {
 		t.Errorf("no token: %d %s", rec.Code, rec.Body)
 	}

@@ -32,7 +32,7 @@ type batchAPI struct {
 // batchRoutes registers the batch resources on v1 and the draw's public
 // documents on pub.
 func (s *Server) batchRoutes(v1, pub *gin.RouterGroup) {
-	h := &batchAPI{s: s, svc: batch.NewService(s.d.DB)}
+	h := &batchAPI{s: s, svc: s.d.Services.Batches}
 	planners := requireRole(auth.Admin, auth.Coordinator, auth.DepartmentOfficer)
 	v1.POST("/batches", planners, h.create)
 	v1.GET("/batches", h.list)
@@ -168,7 +168,7 @@ func (h *batchAPI) createBatch(ctx context.Context, req createRequest, actor str
 
 // batchStarter is the batch starter plans share (activities.Starter).
 func (s *Server) batchStarter() *activities.Starter {
-	return &activities.Starter{DB: s.d.DB, Batches: batch.NewService(s.d.DB), Temporal: s.d.Temporal, TaskQueue: s.d.TaskQueue}
+	return &activities.Starter{Batches: s.d.Services.Batches, Temporal: s.d.Temporal, TaskQueue: s.d.TaskQueue}
 }
 
 // list answers GET /batches?state=&cursor=&limit=, newest first.

@@ -14,12 +14,14 @@ import (
 	"github.com/lib/pq"
 	"go.uber.org/zap"
 
+	"sync"
+	"time"
+
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"go.temporal.io/sdk/client"
-	"sync"
-	"time"
 )
 
 // newBatchHandler serves the batch routes behind authentication by role
@@ -30,7 +32,7 @@ func newBatchHandler(t *testing.T, db *sqlx.DB) http.Handler {
 	r := gin.New()
 	r.UseRawPath = true
 	r.Use(requestID())
-	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-test"}, log: zap.NewNop()}
+	s := &Server{d: Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-test"}, log: zap.NewNop()}
 	s.batchRoutes(r.Group("/api/v1", s.authenticate()), r.Group("/public"))
 	return checked(t, r)
 }

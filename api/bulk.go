@@ -25,9 +25,16 @@ import (
 // IMPORT_MAX_BYTES says otherwise: about 300,000 object rows of CSV.
 const defaultImportMaxBytes = 50 << 20
 
+// bulkAPI imports and exports the libraries in files.
+type bulkAPI struct {
+	s   *Server
+	svc *bulk.Service
+}
+
 // bulkRoutes registers import, export and the import template of both
 // libraries.
 func (s *Server) bulkRoutes(v1 *gin.RouterGroup) {
+	h := &bulkAPI{s: s, svc: s.d.Services.Bulk}
 	limit := importMaxBytes(s.log)
 	for _, l := range []*bulk.Library{bulk.Objects, bulk.Inspectors} {
 		// Exports of the inspector library carry personal data of every
@@ -36,9 +43,9 @@ func (s *Server) bulkRoutes(v1 *gin.RouterGroup) {
 		if l == bulk.Inspectors {
 			exporters = requireRole(auth.Admin, auth.Coordinator, auth.DepartmentOfficer, auth.Auditor)
 		}
-		v1.POST("/"+l.Name+"/import", requireRole(libraryWriters...), s.importLibrary(l, limit))
-		v1.GET("/"+l.Name+"/export", exporters, s.exportLibrary(l))
-		v1.GET("/"+l.Name+"/import-template", s.importTemplate(l))
+		v1.POST("/"+l.Name+"/import", requireRole(libraryWriters...), h.importLibrary(l, limit))
+		v1.GET("/"+l.Name+"/export", exporters, h.exportLibrary(l))
+		v1.GET("/"+l.Name+"/import-template", h.importTemplate(l))
 	}
 }
 
@@ -62,11 +69,11 @@ func importMaxBytes(log *zap.Logger) int64 {
 // (utf-8|gb18030, detected when absent) and format (csv|xlsx, detected when
 // absent). A file with problems is a 400 problem listing each with its row
 // and column; the counts are in its details.
-func (s *Server) importLibrary(l *bulk.Library, limit int64) gin.HandlerFunc {
+func (h *bulkAPI) importLibrary(l *bulk.Library, limit int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		opt, err := importOptions(c)
 		if err != nil {
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		}
 		path, name, err := receiveUpload(c, limit)
@@ -74,16 +81,16 @@ func (s *Server) importLibrary(l *bulk.Library, limit int64) gin.HandlerFunc {
 			defer os.Remove(path)
 		}
 		if err != nil {
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		}
 		opt.Name, opt.Actor, opt.MaxBytes = name, actorOf(c), limit
-		res, err := bulk.Import(c.Request.Context(), s.d.DB, l, path, opt)
+		res, err := h.svc.Import(c.Request.Context(), l, path, opt)
 		if err != nil {
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		}
-		s.log.Info("library import", zap.String("library", l.Name), zap.String("actor", opt.Actor),
+		h.s.log.Info("library import", zap.String("library", l.Name), zap.String("actor", opt.Actor),
 			zap.Bool("dry_run", res.DryRun), zap.Int("rows", res.Rows), zap.Int("created", res.Created),
 			zap.Int("updated", res.Updated), zap.Int("skipped", res.Skipped))
 		c.JSON(http.StatusOK, res)
@@ -195,17 +202,17 @@ func spool(part *multipart.Part, name string, limit int64) (string, error) {
 // exportLibrary answers GET /{library}/export?format=csv|xlsx with the
 // library as a file that imports unchanged; region, kind (objects) and
 // status narrow it.
-func (s *Server) exportLibrary(l *bulk.Library) gin.HandlerFunc {
+func (h *bulkAPI) exportLibrary(l *bulk.Library) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		format, err := bulk.ParseFormat(c.Query("format"))
 		if err != nil {
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		}
 		f := bulk.Filter{Region: c.Query("region"), Kind: c.Query("kind"), Status: c.Query("status")}
-		exp, err := bulk.StartExport(c.Request.Context(), s.d.DB, l, format, f)
+		exp, err := h.svc.StartExport(c.Request.Context(), l, format, f)
 		if err != nil {
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		}
 		c.Header("Content-Type", exp.ContentType())
@@ -215,7 +222,7 @@ func (s *Server) exportLibrary(l *bulk.Library) gin.HandlerFunc {
 			// The status is sent: all that is left is to break the
 			// connection, so the client cannot take a truncated file for
 			// a whole one.
-			s.log.Error("export failed while streaming", zap.String("request_id", c.GetString(requestIDKey)),
+			h.s.log.Error("export failed while streaming", zap.String("request_id", c.GetString(requestIDKey)),
 				zap.String("library", l.Name), zap.Error(err))
 			if hj, ok := c.Writer.(http.Hijacker); ok {
 				if conn, _, herr := hj.Hijack(); herr == nil {
@@ -229,11 +236,11 @@ func (s *Server) exportLibrary(l *bulk.Library) gin.HandlerFunc {
 
 // importTemplate answers GET /{library}/import-template: an XLSX workbook
 // with the Chinese headers, an example row and drop-down lists.
-func (s *Server) importTemplate(l *bulk.Library) gin.HandlerFunc {
+func (h *bulkAPI) importTemplate(l *bulk.Library) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var buf bytes.Buffer
-		if err := bulk.WriteTemplate(c.Request.Context(), s.d.DB, l, &buf); err != nil {
-			s.fail(c, err)
+		if err := h.svc.WriteTemplate(c.Request.Context(), l, &buf); err != nil {
+			h.s.fail(c, err)
 			return
 		}
 		c.Header("Content-Disposition", attachment(bulk.TemplateFileName(l), l.Title+"导入模板.xlsx"))

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/bulk"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/uscc"
@@ -42,7 +43,7 @@ func newBulkFixture(t *testing.T) bulkFixture {
 		t.Fatal(err)
 	}
 	return bulkFixture{t: t, db: db, region: region,
-		h: asAdmin(testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
+		h: asAdmin(testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
 }
 
 func (f bulkFixture) do(req *http.Request) *httptest.ResponseRecorder {
@@ -207,7 +208,7 @@ func TestImportAPIBadRequests(t *testing.T) {
 	check("no file", f.do(req), 400, "is missing")
 
 	t.Setenv("IMPORT_MAX_BYTES", "1000")
-	small := bulkFixture{t: t, db: f.db, region: f.region, h: asAdmin(testHandler(t, Deps{Log: zap.NewNop(), DB: f.db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
+	small := bulkFixture{t: t, db: f.db, region: f.region, h: asAdmin(testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(f.db, nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
 	big := bytes.Repeat([]byte("x"), 1001)
 	check("too large", small.upload("/api/v1/objects/import", "a.csv", big), 413, "larger than the limit of 1000 bytes")
 	check("huge", small.upload("/api/v1/objects/import", "a.csv", bytes.Repeat(big, 200)), 413, "larger than the limit")

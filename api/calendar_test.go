@@ -10,13 +10,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
 // newDBHandler is the API on the package's test database.
 func newDBHandler(t *testing.T) http.Handler {
 	t.Helper()
-	return asAdmin(testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))
+	return asAdmin(testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(testenv.DB(t), nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))
 }
 
 // sendJSON sends body as the request body with headers given as name,

@@ -26,7 +26,7 @@ type caseAPI struct {
 }
 
 func (s *Server) caseRoutes(v1 *gin.RouterGroup) {
-	h := &caseAPI{s: s, svc: cases.NewService(s.d.DB).WithClock(s.now)}
+	h := &caseAPI{s: s, svc: s.d.Services.Cases}
 	v1.POST("/cases", requireRole(auth.Admin, auth.Coordinator, auth.DepartmentOfficer, auth.CountyOfficer), h.create)
 	v1.GET("/cases", h.list)
 	v1.GET("/cases/:id", h.get)

@@ -9,13 +9,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
 // A refused request reads in Chinese to a caller who asks for zh-CN (the
 // console does), in English otherwise: title, detail and every problem.
 func TestProblemsInChinese(t *testing.T) {
-	h := testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(testenv.DB(t), nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	body := `{"rules": {"items": [], "strata_keys": ["colour"], "exclusions": {"window_days": -1}}}`
 	for _, c := range []struct {
 		lang        string

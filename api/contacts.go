@@ -20,7 +20,7 @@ type contactsAPI struct {
 
 // contactRoutes registers the contact resources on v1.
 func (s *Server) contactRoutes(v1 *gin.RouterGroup) {
-	h := &contactsAPI{s: s, st: notify.NewStore(s.d.DB)}
+	h := &contactsAPI{s: s, st: s.d.Services.Notifications}
 	// Contacts are people's addresses: the city's office and auditors.
 	readers, writers := requireRole(auth.Admin, auth.Coordinator, auth.Auditor), requireRole(cityRoles...)
 	v1.GET("/contacts", readers, h.list)

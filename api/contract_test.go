@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
@@ -56,7 +57,7 @@ func TestContractCatchesADrift(t *testing.T) {
 	principal := doc["components"].(map[string]any)["schemas"].(map[string]any)["Principal"].(map[string]any)
 	principal["properties"].(map[string]any)["subject"] = map[string]any{"type": "integer"}
 	drifted, _ := json.Marshal(doc)
-	h := testEngine(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	h := testEngine(t, Deps{Log: zap.NewNop(), Services: backend.New(testenv.DB(t), nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	for _, c := range []struct {
 		doc  []byte
 		want bool

@@ -24,22 +24,31 @@ type Dashboard struct {
 	CalendarMissing []int `json:"calendar_missing"`
 }
 
+// dashboardAPI serves the dashboard: the year's figures and what falls due soon.
+type dashboardAPI struct {
+	s       *Server
+	stats   *stats.Service
+	digests *digest.Store
+}
+
+// dashboardRoutes registers the coordinators' and counties' dashboard.
 func (s *Server) dashboardRoutes(v1 *gin.RouterGroup) {
-	v1.GET("/dashboard", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer), s.getDashboard)
+	h := &dashboardAPI{s: s, stats: s.d.Services.Stats, digests: s.d.Services.Digests}
+	v1.GET("/dashboard", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer), h.getDashboard)
 }
 
 // getDashboard answers GET /dashboard?year=: this year (China time) unless
 // given; a county officer sees their county only.
-func (s *Server) getDashboard(c *gin.Context) {
+func (h *dashboardAPI) getDashboard(c *gin.Context) {
 	q, err := checkQuery(c, "year")
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
-	today := s.today()
+	today := h.s.today()
 	year, err := planYear(q.Get("year"), false)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	if year == 0 {
@@ -48,20 +57,20 @@ func (s *Server) getDashboard(c *gin.Context) {
 	ctx := c.Request.Context()
 	county := principalOf(c).Scope().County
 	d := Dashboard{Today: today}
-	if d.Dashboard, err = stats.NewService(s.d.DB).Dashboard(ctx, year, county); err != nil {
-		s.fail(c, err)
+	if d.Dashboard, err = h.stats.Dashboard(ctx, year, county); err != nil {
+		h.s.fail(c, err)
 		return
 	}
-	cal, err := s.calendar().Calendar(ctx)
+	cal, err := h.s.calendar().Calendar(ctx)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	d.CalendarMissing = cal.Missing(today.Year, today.Year+1)
 	region := county
 	if region == "" {
-		if region, err = s.library().TopRegion(ctx); err != nil {
-			s.fail(c, err)
+		if region, err = h.s.library().TopRegion(ctx); err != nil {
+			h.s.fail(c, err)
 			return
 		}
 	}
@@ -71,8 +80,8 @@ func (s *Server) getDashboard(c *gin.Context) {
 	if err != nil {
 		horizon = today
 	}
-	if d.DueSoon, err = digest.NewStore(s.d.DB).Gather(ctx, region, today, horizon); err != nil {
-		s.fail(c, err)
+	if d.DueSoon, err = h.digests.Gather(ctx, region, today, horizon); err != nil {
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, d)

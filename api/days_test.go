@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -47,8 +48,8 @@ func TestDateRulesOnFixedDays(t *testing.T) {
 			if !ok {
 				t.Fatalf("no expectation for %s", day.Name)
 			}
-			h := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{},
-				Temporal: testTemporal(t), TaskQueue: "api-days-test", Now: testenv.Clock(day.Now)})
+			h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(db, testenv.Clock(day.Now)), Registry: prometheus.NewRegistry(), Auth: roleTokens{},
+				Temporal: testTemporal(t), TaskQueue: "api-days-test"})
 			today := workday.DateOf(day.Now)
 
 			// The calendar says which of this year and next year it lacks.

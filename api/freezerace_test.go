@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/workflows"
@@ -63,10 +64,10 @@ func TestBatchReadsFreezingUntilTheBeaconIsOpen(t *testing.T) {
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}, Temporal: tc, TaskQueue: queue}, log: zap.NewNop()}
+	s := &Server{d: Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Auth: roleTokens{}, Temporal: tc, TaskQueue: queue}, log: zap.NewNop()}
 	v1 := r.Group("/api/v1", s.authenticate())
 	s.batchRoutes(v1, r.Group("/public"))
-	v1.POST("/batches/:id/beacon", s.postBeacon)
+	v1.POST("/batches/:id/beacon", newLifecycleAPI(s).postBeacon)
 	a := apiClient{t: t, h: checked(t, r)}
 	coordinator := []string{"Authorization", "Bearer coordinator"}
 
@@ -118,8 +119,8 @@ func TestMatchRightAfterTheLockIsNotReady(t *testing.T) {
 	id, county := matchedCounty(t, db, 2, "tag")
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-test"}, log: zap.NewNop()}
-	r.POST("/api/v1/batches/:id/counties/:county/match", s.authenticate(), s.postMatch)
+	s := &Server{d: Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-test"}, log: zap.NewNop()}
+	r.POST("/api/v1/batches/:id/counties/:county/match", s.authenticate(), newLifecycleAPI(s).postMatch)
 	rec := do(checked(t, r), "POST", "/api/v1/batches/"+id+"/counties/"+county+"/match", bearer("county_officer/"+county))
 	body := rec.Body.String()
 	if rec.Code != http.StatusConflict || rec.Header().Get("Retry-After") == "" || !strings.Contains(body, "is starting") || strings.Contains(body, "already") {

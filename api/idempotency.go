@@ -44,7 +44,7 @@ var idempotentRoutes = map[string]bool{
 // idempotentRoutes only: the workflow updates of the lifecycle use the key
 // as their update ID instead (see Server.update).
 func (s *Server) idempotent() gin.HandlerFunc {
-	keys := idempotency.NewStore(s.d.DB)
+	keys := s.d.Services.Idempotency
 	return func(c *gin.Context) {
 		key := c.GetHeader("Idempotency-Key")
 		if key == "" || !idempotentRoutes[c.Request.Method+" "+c.FullPath()] {

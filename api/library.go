@@ -24,7 +24,7 @@ type libraryAPI struct {
 
 // libraryRoutes registers the library resources on v1.
 func (s *Server) libraryRoutes(v1 *gin.RouterGroup) {
-	h := &libraryAPI{s: s, st: library.NewStore(s.d.DB).WithClock(s.now)}
+	h := &libraryAPI{s: s, st: s.d.Services.Library}
 
 	// Who may do what is the matrix of TestScopeMatrix (roles in scope.go).
 	city, writers := requireRole(cityRoles...), requireRole(libraryWriters...)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/library"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/uscc"
@@ -41,7 +42,7 @@ type apiClient struct {
 
 func newLibraryClient(t *testing.T) apiClient {
 	t.Helper()
-	return apiClient{t: t, h: asAdmin(testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
+	return apiClient{t: t, h: asAdmin(testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(testenv.DB(t), nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}}))}
 }
 
 // call sends body (a string is sent as is, anything else as JSON) with

@@ -14,38 +14,54 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/archive"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/library"
 	"github.com/spotcheck-gov/spotcheck/internal/staffing"
+	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
+
+// lifecycleAPI serves a running batch: its steps as Updates of its
+// workflows, its tasks, progress, ledger and archive from the database.
+type lifecycleAPI struct {
+	s       *Server
+	tasks   *inspection.Store
+	stats   *stats.Service
+	archive *archive.Closer
+}
+
+func newLifecycleAPI(s *Server) *lifecycleAPI {
+	return &lifecycleAPI{s: s, tasks: s.inspections(), stats: s.d.Services.Stats, archive: s.d.Services.Archive}
+}
 
 // lifecycleRoutes are the steps of a running batch: the beacon, each
 // county's match, and the entries on each drawn object (task). Each step is
 // an Update of the batch's workflows, whose validators refuse what the
 // object's stage does not allow; reads come from the database.
 func (s *Server) lifecycleRoutes(v1, pub *gin.RouterGroup) {
+	h := newLifecycleAPI(s)
 	officers := requireRole(auth.CountyOfficer, auth.Inspector)
 	coordinators := requireRole(auth.Admin, auth.Coordinator)
-	v1.POST("/batches/:id/beacon", coordinators, s.postBeacon)
-	v1.GET("/batches/:id/progress", requireRole(notInspectors...), s.getProgress)
-	v1.POST("/batches/:id/counties/:county/match", requireRole(auth.CountyOfficer), countyOfRoute(), s.postMatch)
-	v1.GET("/batches/:id/tasks", s.listTasks)
-	v1.GET("/batches/:id/tasks/:key", s.getTask)
-	v1.POST("/batches/:id/tasks/:key/inspected", officers, s.postInspected)
-	v1.POST("/batches/:id/tasks/:key/result", officers, s.postResult)
-	v1.POST("/batches/:id/tasks/:key/review", requireRole(auth.CountyOfficer), s.postReview)
-	v1.POST("/batches/:id/tasks/:key/follow-up", officers, s.postFollowUp)
-	v1.POST("/batches/:id/tasks/:key/replacements", requireRole(auth.CountyOfficer), s.postReplacement)
-	v1.POST("/batches/:id/tasks/:key/judicial-transfer", requireRole(auth.CountyOfficer), s.postTransfer)
-	v1.POST("/batches/:id/tasks/:key/extensions", coordinators, s.postExtension)
-	v1.GET("/batches/:id/archive", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getArchive)
-	v1.GET("/batches/:id/archive/:name", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getArchiveFile)
-	v1.GET("/accountability", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer), s.listAccountability)
-	pub.GET("/batches/:id/summary", s.getSummary)
+	v1.POST("/batches/:id/beacon", coordinators, h.postBeacon)
+	v1.GET("/batches/:id/progress", requireRole(notInspectors...), h.getProgress)
+	v1.POST("/batches/:id/counties/:county/match", requireRole(auth.CountyOfficer), countyOfRoute(), h.postMatch)
+	v1.GET("/batches/:id/tasks", h.listTasks)
+	v1.GET("/batches/:id/tasks/:key", h.getTask)
+	v1.POST("/batches/:id/tasks/:key/inspected", officers, h.postInspected)
+	v1.POST("/batches/:id/tasks/:key/result", officers, h.postResult)
+	v1.POST("/batches/:id/tasks/:key/review", requireRole(auth.CountyOfficer), h.postReview)
+	v1.POST("/batches/:id/tasks/:key/follow-up", officers, h.postFollowUp)
+	v1.POST("/batches/:id/tasks/:key/replacements", requireRole(auth.CountyOfficer), h.postReplacement)
+	v1.POST("/batches/:id/tasks/:key/judicial-transfer", requireRole(auth.CountyOfficer), h.postTransfer)
+	v1.POST("/batches/:id/tasks/:key/extensions", coordinators, h.postExtension)
+	v1.GET("/batches/:id/archive", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), h.getArchive)
+	v1.GET("/batches/:id/archive/:name", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), h.getArchiveFile)
+	v1.GET("/accountability", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer), h.listAccountability)
+	pub.GET("/batches/:id/summary", h.getSummary)
 }
 
 // update runs a workflow Update and waits for its result; the Idempotency-
@@ -54,12 +70,12 @@ func (s *Server) lifecycleRoutes(v1, pub *gin.RouterGroup) {
 func (s *Server) update(c *gin.Context, workflowID, name string, arg, result any) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 30*time.Second)
 	defer cancel()
-	h, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	uh, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflowID, UpdateID: c.GetHeader("Idempotency-Key"), UpdateName: name,
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
-		err = h.Get(ctx, result)
+		err = uh.Get(ctx, result)
 	}
 	return temporalFault(err, workflowID)
 }
@@ -95,43 +111,43 @@ func temporalFault(err error, workflowID string) error {
 	return err
 }
 
-func (s *Server) postBeacon(c *gin.Context) {
+func (h *lifecycleAPI) postBeacon(c *gin.Context) {
 	var body struct {
 		Beacon string `json:"beacon"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	var got string
-	if err := s.update(c, workflows.BatchWorkflowID(c.Param("id")), workflows.UpdateBeacon, body.Beacon, &got); err != nil {
-		s.fail(c, err)
+	if err := h.s.update(c, workflows.BatchWorkflowID(c.Param("id")), workflows.UpdateBeacon, body.Beacon, &got); err != nil {
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"batch_id": c.Param("id"), "beacon": got})
 }
 
-func (s *Server) postMatch(c *gin.Context) {
+func (h *lifecycleAPI) postMatch(c *gin.Context) {
 	var body struct {
 		Beacon string `json:"beacon"`
 	}
 	if c.Request.ContentLength != 0 {
 		if err := decodeJSON(c, &body); err != nil {
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		}
 	}
 	county := c.Param("county")
 	var res staffing.MatchResult
 	req := workflows.MatchRequest{By: actorFrom(principalOf(c)), Beacon: body.Beacon}
-	if err := s.update(c, workflows.CountyWorkflowID(c.Param("id"), county), workflows.UpdateMatch, req, &res); err != nil {
+	if err := h.s.update(c, workflows.CountyWorkflowID(c.Param("id"), county), workflows.UpdateMatch, req, &res); err != nil {
 		// Right after the lock the county's workflow may not have started.
 		if fault.KindOf(err) == fault.NotFound {
-			if locked, lerr := s.inspections().CountyLocked(c.Request.Context(), c.Param("id"), county); lerr == nil && locked {
+			if locked, lerr := h.tasks.CountyLocked(c.Request.Context(), c.Param("id"), county); lerr == nil && locked {
 				err = fault.New(fault.NotReady, "county %s of batch %s is starting: its match opens in a moment; try again", county, c.Param("id"))
 			}
 		}
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, res)
@@ -142,30 +158,30 @@ func actorFrom(p auth.Principal) inspection.Actor {
 	return inspection.Actor{Role: string(p.Role), County: p.County, InspectorKey: p.InspectorKey, Name: p.Subject}
 }
 
-func (s *Server) postInspected(c *gin.Context) {
+func (h *lifecycleAPI) postInspected(c *gin.Context) {
 	var body struct {
 		CompletedOn workday.Date `json:"completed_on"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
-	if err := s.checkCompletedOn(c, body.CompletedOn); err != nil {
-		s.fail(c, err)
+	if err := h.checkCompletedOn(c, body.CompletedOn); err != nil {
+		h.s.fail(c, err)
 		return
 	}
-	s.taskUpdate(c, workflows.UpdateInspected, workflows.Inspected{CompletedOn: body.CompletedOn, By: actorFrom(principalOf(c))}, nil)
+	h.taskUpdate(c, workflows.UpdateInspected, workflows.Inspected{CompletedOn: body.CompletedOn, By: actorFrom(principalOf(c))}, nil)
 }
 
 // checkCompletedOn bounds an inspection's day: not after today (the
 // server's clock) and not before the object was assigned to the county,
 // the day its batch was locked; such a day would open an overdue result
 // and an accountability entry at once.
-func (s *Server) checkCompletedOn(c *gin.Context, on workday.Date) error {
-	if today := s.today(); on.After(today) {
+func (h *lifecycleAPI) checkCompletedOn(c *gin.Context, on workday.Date) error {
+	if today := h.s.today(); on.After(today) {
 		return fault.Field("completed_on", "%s is after today (%s)", on, today)
 	}
-	locked, err := s.inspections().LockedAt(c.Request.Context(), c.Param("id"))
+	locked, err := h.tasks.LockedAt(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -177,7 +193,7 @@ func (s *Server) checkCompletedOn(c *gin.Context, on workday.Date) error {
 	return nil
 }
 
-func (s *Server) postResult(c *gin.Context) {
+func (h *lifecycleAPI) postResult(c *gin.Context) {
 	var body struct {
 		ResultCode     string `json:"result_code"`
 		Method         string `json:"method"`
@@ -186,7 +202,7 @@ func (s *Server) postResult(c *gin.Context) {
 		FollowUpAction string `json:"follow_up_action"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	var revision int
@@ -194,94 +210,94 @@ func (s *Server) postResult(c *gin.Context) {
 		FollowUpAction: body.FollowUpAction, EnteredBy: actorFrom(principalOf(c))}.Canonical()
 	// The item list says how each item is checked (ZR-08: on site only).
 	if library.Methods.Chinese(r.Method) != "" {
-		if err := s.visibleTask(c, c.Param("id"), c.Param("key")); err != nil {
-			s.fail(c, err)
+		if err := h.s.visibleTask(c, c.Param("id"), c.Param("key")); err != nil {
+			h.s.fail(c, err)
 			return
 		}
-		items, err := s.library().DrawnItemMethods(c.Request.Context(), c.Param("id"), c.Param("key"))
+		items, err := h.s.library().DrawnItemMethods(c.Request.Context(), c.Param("id"), c.Param("key"))
 		if err == nil {
 			err = inspection.CheckMethod(r.Method, items)
 		}
 		if err != nil {
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		}
 	}
-	s.taskUpdate(c, workflows.UpdateResult, r, &revision)
+	h.taskUpdate(c, workflows.UpdateResult, r, &revision)
 }
 
-func (s *Server) postReview(c *gin.Context) {
+func (h *lifecycleAPI) postReview(c *gin.Context) {
 	var body struct {
 		Approve *bool  `json:"approve"`
 		Comment string `json:"comment"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	if body.Approve == nil {
-		s.fail(c, fault.Field("approve", "say true to approve the result or false to return it for correction"))
+		h.s.fail(c, fault.Field("approve", "say true to approve the result or false to return it for correction"))
 		return
 	}
-	s.taskUpdate(c, workflows.UpdateReview, inspection.Review{Approve: *body.Approve, Comment: body.Comment, Reviewer: actorFrom(principalOf(c))}, nil)
+	h.taskUpdate(c, workflows.UpdateReview, inspection.Review{Approve: *body.Approve, Comment: body.Comment, Reviewer: actorFrom(principalOf(c))}, nil)
 }
 
-func (s *Server) postFollowUp(c *gin.Context) {
+func (h *lifecycleAPI) postFollowUp(c *gin.Context) {
 	var body struct {
 		CompletedOn string   `json:"completed_on"`
 		Actions     []string `json:"actions"`
 		Notes       string   `json:"notes"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	f := inspection.FollowUpEntry{CompletedOn: body.CompletedOn, Actions: body.Actions, Notes: body.Notes, EnteredBy: actorFrom(principalOf(c))}.Canonical()
-	s.taskUpdate(c, workflows.UpdateFollowUp, f, nil)
+	h.taskUpdate(c, workflows.UpdateFollowUp, f, nil)
 }
 
 // postTransfer records the transfer of a suspected crime to a judicial
 // organ (移送司法机关), due within the policy's days of the result's approval.
-func (s *Server) postTransfer(c *gin.Context) {
+func (h *lifecycleAPI) postTransfer(c *gin.Context) {
 	var body struct {
 		Organ         string       `json:"organ"`
 		TransferredOn workday.Date `json:"transferred_on"`
 		DocumentNo    string       `json:"document_no"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
-	s.taskUpdate(c, workflows.UpdateTransfer, workflows.JudicialTransfer{Organ: body.Organ, TransferredOn: body.TransferredOn,
+	h.taskUpdate(c, workflows.UpdateTransfer, workflows.JudicialTransfer{Organ: body.Organ, TransferredOn: body.TransferredOn,
 		DocumentNo: body.DocumentNo, By: actorFrom(principalOf(c))}, nil)
 }
 
 // postReplacement replaces one inspector of a task's team (sick, a
 // conflict found after the match) by the next in the published match order:
 // a new round of the object's match proof, which the Location names.
-func (s *Server) postReplacement(c *gin.Context) {
+func (h *lifecycleAPI) postReplacement(c *gin.Context) {
 	var body struct {
 		InspectorKey string `json:"inspector_key"`
 		Reason       string `json:"reason"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	batchID, key := c.Param("id"), c.Param("key")
-	if err := s.visibleTask(c, batchID, key); err != nil {
-		s.fail(c, err)
+	if err := h.s.visibleTask(c, batchID, key); err != nil {
+		h.s.fail(c, err)
 		return
 	}
 	var res staffing.ReplaceResult
 	r := workflows.Replacement{InspectorKey: body.InspectorKey, Reason: body.Reason, By: actorFrom(principalOf(c))}
-	if err := s.update(c, workflows.ObjectWorkflowID(batchID, key), workflows.UpdateReplace, r, &res); err != nil {
-		s.fail(c, err)
+	if err := h.s.update(c, workflows.ObjectWorkflowID(batchID, key), workflows.UpdateReplace, r, &res); err != nil {
+		h.s.fail(c, err)
 		return
 	}
-	t, err := s.task(c.Request.Context(), batchID, key)
+	t, err := h.s.task(c.Request.Context(), batchID, key)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.Header("Location", fmt.Sprintf("/api/v1/batches/%s/counties/%s/match-proof?object=%s&round=%d",
@@ -289,40 +305,40 @@ func (s *Server) postReplacement(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"replacement": res, "task": t})
 }
 
-func (s *Server) postExtension(c *gin.Context) {
+func (h *lifecycleAPI) postExtension(c *gin.Context) {
 	var body struct {
 		Duty        string `json:"duty"`
 		WorkingDays int    `json:"working_days"`
 		Reason      string `json:"reason"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	var due workday.Date
 	// The duty is taken as its code or its Chinese term (检查结果录入).
-	if code, err := enumByName(dutyCodes)(c.Request.Context(), s, "duty", strings.TrimSpace(body.Duty)); err == nil {
+	if code, err := enumByName(dutyCodes)(c.Request.Context(), h.s, "duty", strings.TrimSpace(body.Duty)); err == nil {
 		body.Duty = code
 	}
 	e := workflows.Extension{Duty: body.Duty, WorkingDays: body.WorkingDays, Reason: body.Reason, By: actorOf(c)}
-	s.taskUpdate(c, workflows.UpdateExtend, e, &due)
+	h.taskUpdate(c, workflows.UpdateExtend, e, &due)
 }
 
 // taskUpdate sends an entry to a drawn object's workflow and answers with
 // the task as it stands afterwards.
-func (s *Server) taskUpdate(c *gin.Context, name string, arg, result any) {
+func (h *lifecycleAPI) taskUpdate(c *gin.Context, name string, arg, result any) {
 	batchID, key := c.Param("id"), c.Param("key")
-	if err := s.visibleTask(c, batchID, key); err != nil {
-		s.fail(c, err)
+	if err := h.s.visibleTask(c, batchID, key); err != nil {
+		h.s.fail(c, err)
 		return
 	}
-	if err := s.update(c, workflows.ObjectWorkflowID(batchID, key), name, arg, result); err != nil {
-		s.fail(c, err)
+	if err := h.s.update(c, workflows.ObjectWorkflowID(batchID, key), name, arg, result); err != nil {
+		h.s.fail(c, err)
 		return
 	}
-	t, err := s.task(c.Request.Context(), batchID, key)
+	t, err := h.s.task(c.Request.Context(), batchID, key)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, t)

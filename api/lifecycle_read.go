@@ -9,7 +9,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/spotcheck-gov/spotcheck/internal/archive"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
@@ -21,18 +20,18 @@ func (s *Server) task(ctx context.Context, batchID, key string) (Task, error) {
 	return Task{TaskRecord: t}, err
 }
 
-func (s *Server) getTask(c *gin.Context) {
+func (h *lifecycleAPI) getTask(c *gin.Context) {
 	batchID, key := c.Param("id"), c.Param("key")
-	if err := s.visibleTask(c, batchID, key); err != nil {
-		s.fail(c, err)
+	if err := h.s.visibleTask(c, batchID, key); err != nil {
+		h.s.fail(c, err)
 		return
 	}
-	t, err := s.task(c.Request.Context(), batchID, key)
+	t, err := h.s.task(c.Request.Context(), batchID, key)
 	if err == nil {
-		err = s.warnTasks(c.Request.Context(), []*Task{&t})
+		err = h.warnTasks(c.Request.Context(), []*Task{&t})
 	}
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, t)
@@ -41,8 +40,8 @@ func (s *Server) getTask(c *gin.Context) {
 // warnTasks sets the calendar warning of the tasks whose recorded
 // unscheduled year still has no schedule (an administrator may have added
 // it since the task was written).
-func (s *Server) warnTasks(ctx context.Context, tasks []*Task) error {
-	cal, err := s.calendar().Calendar(ctx)
+func (h *lifecycleAPI) warnTasks(ctx context.Context, tasks []*Task) error {
+	cal, err := h.s.calendar().Calendar(ctx)
 	if err != nil {
 		return err
 	}
@@ -56,37 +55,37 @@ func (s *Server) warnTasks(ctx context.Context, tasks []*Task) error {
 
 // listTasks lists a batch's tasks in the caller's scope, filtered by
 // county, stage, or overdue=true.
-func (s *Server) listTasks(c *gin.Context) {
+func (h *lifecycleAPI) listTasks(c *gin.Context) {
 	_, cursor, limit, err := listQuery(c, "stage", "overdue", "county")
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	stage := c.Query("stage")
 	if stage != "" && !validStage(stage) {
-		s.fail(c, fault.Field("stage", "unknown stage %q", stage))
+		h.s.fail(c, fault.Field("stage", "unknown stage %q", stage))
 		return
 	}
 	overdue := c.Query("overdue")
 	if overdue != "" && overdue != "true" && overdue != "false" {
-		s.fail(c, fault.Field("overdue", "must be true or false"))
+		h.s.fail(c, fault.Field("overdue", "must be true or false"))
 		return
 	}
 	sc := principalOf(c).Scope()
 	county := c.Query("county")
 	if sc.County != "" {
 		if county != "" && county != sc.County {
-			s.fail(c, fault.New(fault.Forbidden, "a county officer of %s sees only that county", sc.County))
+			h.s.fail(c, fault.New(fault.Forbidden, "a county officer of %s sees only that county", sc.County))
 			return
 		}
 		county = sc.County
 	}
-	recs, err := s.inspections().Tasks(c.Request.Context(), inspection.TaskFilter{
+	recs, err := h.tasks.Tasks(c.Request.Context(), inspection.TaskFilter{
 		BatchID: c.Param("id"), After: cursor, County: county, Stage: stage, Overdue: overdue,
 		Scope: inspection.TaskScope{InspectorKey: sc.InspectorKey, None: sc.None}, Limit: limit + 1,
 	})
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	page := Page[Task]{Items: make([]Task, len(recs))}
@@ -101,8 +100,8 @@ func (s *Server) listTasks(c *gin.Context) {
 	for i := range page.Items {
 		ptrs[i] = &page.Items[i]
 	}
-	if err := s.warnTasks(c.Request.Context(), ptrs); err != nil {
-		s.fail(c, err)
+	if err := h.warnTasks(c.Request.Context(), ptrs); err != nil {
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, page)
@@ -124,45 +123,45 @@ type Progress = stats.Progress
 // queryTimeout bounds a workflow query; past it the answer is 503.
 const queryTimeout = 10 * time.Second
 
-func (s *Server) getProgress(c *gin.Context) {
+func (h *lifecycleAPI) getProgress(c *gin.Context) {
 	id := c.Param("id")
 	q, err := checkQuery(c, "source")
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	switch q.Get("source") {
 	case "", "database", "workflow":
 	default:
-		s.fail(c, fault.Field("source", "must be database (the default) or workflow, got %q", q.Get("source")))
+		h.s.fail(c, fault.Field("source", "must be database (the default) or workflow, got %q", q.Get("source")))
 		return
 	}
 	county := principalOf(c).Scope().County
 	if q.Get("source") == "workflow" {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), queryTimeout)
 		defer cancel()
-		v, err := s.d.Temporal.QueryWorkflow(ctx, workflows.BatchWorkflowID(id), "", workflows.QueryProgress)
+		v, err := h.s.d.Temporal.QueryWorkflow(ctx, workflows.BatchWorkflowID(id), "", workflows.QueryProgress)
 		if err != nil {
-			s.fail(c, temporalFault(err, workflows.BatchWorkflowID(id)))
+			h.s.fail(c, temporalFault(err, workflows.BatchWorkflowID(id)))
 			return
 		}
 		var p workflows.BatchProgress
 		if err := v.Get(&p); err != nil {
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		}
 		c.JSON(http.StatusOK, scopeProgress(p, county))
 		return
 	}
-	load := func(ctx context.Context) (Progress, error) { return s.progress(ctx, id, county) }
+	load := func(ctx context.Context) (Progress, error) { return h.progress(ctx, id, county) }
 	var p Progress
-	if s.progressCache != nil {
-		p, err = s.progressCache.get(c.Request.Context(), [2]string{id, county}, load)
+	if h.s.progressCache != nil {
+		p, err = h.s.progressCache.get(c.Request.Context(), [2]string{id, county}, load)
 	} else {
 		p, err = load(c.Request.Context())
 	}
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, p)
@@ -194,8 +193,8 @@ func scopeProgress(p workflows.BatchProgress, county string) workflows.BatchProg
 	return p
 }
 
-func (s *Server) progress(ctx context.Context, id, onlyCounty string) (Progress, error) {
-	return stats.NewService(s.d.DB).Progress(ctx, id, onlyCounty)
+func (h *lifecycleAPI) progress(ctx context.Context, id, onlyCounty string) (Progress, error) {
+	return h.stats.Progress(ctx, id, onlyCounty)
 }
 
 // Lapse is an accountability ledger entry (失职照单问责).
@@ -203,31 +202,31 @@ type Lapse = stats.Lapse
 
 // listAccountability lists the ledger: by batch, county and duty; a county
 // officer sees their county's entries.
-func (s *Server) listAccountability(c *gin.Context) {
+func (h *lifecycleAPI) listAccountability(c *gin.Context) {
 	_, cursor, limit, err := listQuery(c, "batch", "county", "duty")
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	var after int64
 	if cursor != "" {
 		if _, err := fmt.Sscan(cursor, &after); err != nil {
-			s.fail(c, fault.Field("cursor", "is not a cursor this server issued"))
+			h.s.fail(c, fault.Field("cursor", "is not a cursor this server issued"))
 			return
 		}
 	}
 	county := c.Query("county")
 	if sc := principalOf(c).Scope(); sc.County != "" {
 		if county != "" && county != sc.County {
-			s.fail(c, fault.New(fault.Forbidden, "a county officer of %s sees only that county", sc.County))
+			h.s.fail(c, fault.New(fault.Forbidden, "a county officer of %s sees only that county", sc.County))
 			return
 		}
 		county = sc.County
 	}
 	page := Page[Lapse]{}
-	page.Items, err = stats.NewService(s.d.DB).Lapses(c.Request.Context(), stats.LedgerFilter{BatchID: c.Query("batch"), County: county, Duty: c.Query("duty")}, after, limit+1)
+	page.Items, err = h.stats.Lapses(c.Request.Context(), stats.LedgerFilter{BatchID: c.Query("batch"), County: county, Duty: c.Query("duty")}, after, limit+1)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	if len(page.Items) > limit {
@@ -237,33 +236,31 @@ func (s *Server) listAccountability(c *gin.Context) {
 	c.JSON(http.StatusOK, page)
 }
 
-func (s *Server) getSummary(c *gin.Context) {
-	sum, err := s.closer().GetSummary(c.Request.Context(), c.Param("id"))
+func (h *lifecycleAPI) getSummary(c *gin.Context) {
+	sum, err := h.archive.GetSummary(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "public, max-age=300")
 	c.JSON(http.StatusOK, sum)
 }
 
-func (s *Server) closer() *archive.Closer { return &archive.Closer{DB: s.d.DB} }
-
-func (s *Server) getArchive(c *gin.Context) {
-	manifest, sum, err := s.closer().Sealed(c.Request.Context(), c.Param("id"))
+func (h *lifecycleAPI) getArchive(c *gin.Context) {
+	manifest, sum, err := h.archive.Sealed(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.Header("X-Manifest-SHA256", sum)
 	c.Data(http.StatusOK, "application/json", manifest)
 }
 
-func (s *Server) getArchiveFile(c *gin.Context) {
+func (h *lifecycleAPI) getArchiveFile(c *gin.Context) {
 	name := c.Param("name")
-	b, err := s.closer().FileContent(c.Request.Context(), c.Param("id"), name)
+	b, err := h.archive.FileContent(c.Request.Context(), c.Param("id"), name)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	ct := "application/octet-stream"

@@ -15,7 +15,7 @@ import (
 // matchRoutes serves the stored match proofs (DRAW-SPEC §2): to auditors,
 // not to the public, and to the city's coordinators and admins.
 func (s *Server) matchRoutes(v1 *gin.RouterGroup) {
-	h := &matchAPI{s: s, m: staffing.NewService(s.d.DB)}
+	h := &matchAPI{s: s, m: s.d.Services.Staffing}
 	readers := requireRole(auth.Auditor, auth.Admin, auth.Coordinator)
 	v1.GET("/batches/:id/counties/:county/match-proof", readers, h.proof)
 	v1.GET("/batches/:id/counties/:county/match-proofs", readers, h.list)

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
@@ -66,7 +67,7 @@ func newMatchHandler(t *testing.T, db *sqlx.DB) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(requestID())
-	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}}, log: zap.NewNop()}
+	s := &Server{d: Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Auth: roleTokens{}}, log: zap.NewNop()}
 	s.matchRoutes(r.Group("/api/v1", s.authenticate()))
 	// The answer an infeasible match gets through the workflow: the fault
 	// crosses Temporal as an application error and comes back.

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
@@ -29,7 +30,7 @@ func TestNamesBesideCodes(t *testing.T) {
 		VALUES ($1, $2, $3, 'assigned', '{}', '{inspection}', 1, now())`, id, key, county)
 	db.MustExec(`INSERT INTO accountability (batch_id, object_key, county_code, duty, due, detected_at)
 		VALUES ($1, $2, $3, 'inspection', '2026-06-30', now())`, id, key, county)
-	h := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	coordinator := map[string]string{"Authorization": "Bearer coordinator"}
 	for _, c := range []struct{ path, want string }{
 		{"/api/v1/batches/" + id + "/objects?county=" + county, `"county_name":"` + countyName + `"`},

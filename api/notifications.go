@@ -22,7 +22,7 @@ type notificationsAPI struct {
 }
 
 func (s *Server) notificationRoutes(v1 *gin.RouterGroup) {
-	h := &notificationsAPI{s: s, st: notify.NewStore(s.d.DB)}
+	h := &notificationsAPI{s: s, st: s.d.Services.Notifications}
 	v1.GET("/notifications", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer, auth.Inspector), h.list)
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -46,7 +47,7 @@ func fullHandlerOn(t testing.TB, db *sqlx.DB) http.Handler {
 
 func fullEngineOn(t testing.TB, db *sqlx.DB) *gin.Engine {
 	t.Helper()
-	return testEngine(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{},
+	return testEngine(t, Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{},
 		Temporal: testTemporal(t), TaskQueue: "api-scope-test"})
 }
 

@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
-	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
@@ -33,7 +32,7 @@ type planAPI struct {
 }
 
 func (s *Server) planRoutes(v1, pub *gin.RouterGroup) {
-	h := &planAPI{s: s, svc: plan.NewService(s.d.DB).WithClock(s.now)}
+	h := &planAPI{s: s, svc: s.d.Services.Plans}
 	owners := requireRole(auth.Admin, auth.Coordinator, auth.DepartmentOfficer, auth.CountyOfficer)
 	coordinators := requireRole(auth.Admin, auth.Coordinator)
 	v1.POST("/plans", owners, h.create)
@@ -478,7 +477,7 @@ func (h *planAPI) publicPlans(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	city, err := disclosure.New(h.s.d.DB).CityPlan(c.Request.Context(), year)
+	city, err := h.s.d.Services.Disclosure.CityPlan(c.Request.Context(), year)
 	if err != nil {
 		h.s.fail(c, err)
 		return

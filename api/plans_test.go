@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
@@ -24,7 +25,7 @@ func TestPlanAPI(t *testing.T) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	s := &Server{d: Deps{Log: zap.NewNop(), DB: db, Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-plan-test"}, log: zap.NewNop()}
+	s := &Server{d: Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-plan-test"}, log: zap.NewNop()}
 	s.planRoutes(e.Group("/api/v1", s.authenticate()), e.Group("/public"))
 	r := checked(t, e)
 	id := "P" + sfx

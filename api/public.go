@@ -24,7 +24,7 @@ import (
 // whole /public group is rate-limited per client IP (see NewHandler). The
 // reads are internal/disclosure's, which the public portal (web/) shares.
 func (s *Server) publicRoutes(pub *gin.RouterGroup) {
-	h := &publicAPI{s: s, store: disclosure.New(s.d.DB)}
+	h := &publicAPI{s: s, store: s.d.Services.Disclosure}
 	pub.GET("/check-items", h.checkItems)
 	pub.GET("/check-items/:code/versions", h.checkItemVersions)
 	pub.GET("/batches", h.batches)
@@ -48,7 +48,7 @@ func (h *publicAPI) auditHeads(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	heads, err := audit.Heads(c.Request.Context(), h.s.d.DB)
+	heads, err := h.s.d.Services.Audit.Heads(c.Request.Context())
 	if err != nil {
 		h.s.fail(c, err)
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/idempotency"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
@@ -23,7 +24,7 @@ func TestPublicDisclosure(t *testing.T) {
 	db.MustExec(`INSERT INTO results (batch_id, object_key, revision, result_code, method, problems_found, entered_by, entered_at)
 		SELECT $1, $2, 1, code, 'on_site', false, 'inspector:x', now() FROM (VALUES ('no_problem')) v(code)`, f.batch, f.foreignObject)
 	db.MustExec(`INSERT INTO publications (batch_id, object_key, published_at) VALUES ($1, $2, now())`, f.batch, f.foreignObject)
-	h := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry()})
+	h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry()})
 
 	// Results: object, item, result in Chinese, no inspector.
 	rec := do(h, "GET", "/public/results?batch="+f.batch, nil)
@@ -119,7 +120,7 @@ func TestPublicDisclosure(t *testing.T) {
 
 func TestPublicRateLimitAndCORS(t *testing.T) {
 	db := testenv.DB(t)
-	h := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}, PublicRateLimit: 1,
+	h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}, PublicRateLimit: 1,
 		CORSOrigins: []string{"https://gs.jiaxing.gov.cn"}})
 	codes := map[int]int{}
 	var last *http.Response
@@ -142,7 +143,7 @@ func TestPublicRateLimitAndCORS(t *testing.T) {
 	if rec := do(h, "GET", "/api/v1/me", map[string]string{"Origin": "https://evil.example", "Authorization": "Bearer admin"}); rec.Header().Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("foreign origin allowed")
 	}
-	off := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	off := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	if rec := do(off, "GET", "/healthz", map[string]string{"Origin": "https://gs.jiaxing.gov.cn"}); rec.Header().Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("CORS without configuration")
 	}
@@ -150,7 +151,7 @@ func TestPublicRateLimitAndCORS(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	db := testenv.DB(t)
-	h := testHandler(t, Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-idem-test"})
+	h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}, Temporal: testTemporal(t), TaskQueue: "api-idem-test"})
 	key := testenv.UniqueID("idem")
 	hdr := map[string]string{"Authorization": "Bearer coordinator", "Content-Type": "application/json", "Idempotency-Key": key}
 	// A request the handler refuses (400) keeps no record: sent again, it

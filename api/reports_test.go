@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -112,7 +113,7 @@ func cellInt(t *testing.T, row []string, i int) int {
 
 func TestReportsInExcelShowTheAPIFigures(t *testing.T) {
 	batch := seedReportYear(t)
-	h := testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(testenv.DB(t), nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	coordinator := map[string]string{"Authorization": "Bearer coordinator"}
 	get := func(path string, hdr map[string]string, want int) []byte {
 		t.Helper()

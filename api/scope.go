@@ -123,4 +123,4 @@ func isNotFound(err error) bool {
 
 // library is the store of the item list and the libraries on the server's
 // clock.
-func (s *Server) library() *library.Store { return library.NewStore(s.d.DB).WithClock(s.now) }
+func (s *Server) library() *library.Store { return s.d.Services.Library }

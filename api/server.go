@@ -9,16 +9,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -37,8 +36,9 @@ func (f CheckFunc) Check(ctx context.Context) error { return f(ctx) }
 // Deps are what the API needs from the rest of the system.
 type Deps struct {
 	Log *zap.Logger
-	// DB is the system of record for every read and write of the API.
-	DB *sqlx.DB
+	// Services read and write the system of record (backend.New): the
+	// API's handlers hold them, never a connection.
+	Services *backend.Services
 	// Temporal starts and signals workflows; TaskQueue is the worker's queue.
 	Temporal  client.Client
 	TaskQueue string
@@ -61,10 +61,6 @@ type Deps struct {
 	// ProgressCache is how long a batch's progress may be served from
 	// memory; 0 reads the counters every time.
 	ProgressCache time.Duration
-	// Now is the clock that says which day it is for the rules that depend
-	// on today (deadlines, periods, missing calendar years); nil means
-	// time.Now. Tests set fixed days.
-	Now func() time.Time
 	// Pages, if set, mounts the public portal's pages at / (package web).
 	Pages interface{ Mount(gin.IRoutes) }
 	// Console, if set, mounts the signed-in people's pages at /console
@@ -95,6 +91,10 @@ func NewHandler(d Deps) http.Handler {
 	r.GET("/readyz", readyz(d.Ready))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 
+	if d.Services == nil {
+		// No database: health, metrics and the table of routes only (tests).
+		d.Services = backend.New(nil, nil)
+	}
 	s := &Server{d: d, log: d.Log}
 	if d.ProgressCache > 0 {
 		s.progressCache = newProgressCache(d.ProgressCache)
@@ -121,31 +121,21 @@ type Server struct {
 	log *zap.Logger
 	// progressCache, when set, serves batch progress up to a second old.
 	progressCache *progressCache
-	calOnce       sync.Once
-	calendars     *workday.Store
-	inspOnce      sync.Once
-	inspStore     *inspection.Store
 }
 
 // inspections is the store of tasks and their records.
-func (s *Server) inspections() *inspection.Store {
-	s.inspOnce.Do(func() { s.inspStore = inspection.NewStore(s.d.DB) })
-	return s.inspStore
-}
+func (s *Server) inspections() *inspection.Store { return s.d.Services.Inspections }
 
 // calendar is the working-day calendar store every read and rule of the
 // server shares (it caches the calendar between changes).
-func (s *Server) calendar() *workday.Store {
-	s.calOnce.Do(func() { s.calendars = workday.NewStore(s.d.DB) })
-	return s.calendars
-}
+func (s *Server) calendar() *workday.Store { return s.d.Services.Calendars }
 
-// now is the server's clock.
+// now is the services' clock: which day it is for the rules.
 func (s *Server) now() time.Time {
-	if s.d.Now == nil {
+	if s.d.Services == nil {
 		return time.Now()
 	}
-	return s.d.Now()
+	return s.d.Services.Now()
 }
 
 // today is the current date in China.

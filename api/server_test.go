@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
@@ -105,7 +106,7 @@ func TestPanicBecomesProblem(t *testing.T) {
 // The authenticated API is limited per principal (bursts of three times
 // the rate), apart from the public one, and its answers are never cached.
 func TestPrincipalRateLimitAndNoStore(t *testing.T) {
-	h := testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}, APIRateLimit: 1})
+	h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(testenv.DB(t), nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}, APIRateLimit: 1})
 	var codes []int
 	for range 4 {
 		rec := do(h, "GET", "/api/v1/me", bearer("coordinator"))

@@ -11,23 +11,31 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
 )
 
+// statsAPI serves the year's statistics.
+type statsAPI struct {
+	s     *Server
+	stats *stats.Service
+}
+
+// statsRoutes registers the year's statistics.
 func (s *Server) statsRoutes(v1 *gin.RouterGroup) {
-	v1.GET("/statistics", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), s.getStatistics)
+	h := &statsAPI{s: s, stats: s.d.Services.Stats}
+	v1.GET("/statistics", requireRole(auth.Admin, auth.Coordinator, auth.Auditor), h.getStatistics)
 }
 
 // getStatistics answers GET /statistics?year=2026&format=json|csv&part=
 // figures|ledger: the year-end figures per county and department, and the
 // accountability ledger rows behind every figure below 100% (in JSON
 // together; in CSV part=ledger).
-func (s *Server) getStatistics(c *gin.Context) {
+func (h *statsAPI) getStatistics(c *gin.Context) {
 	q, err := checkQuery(c, "year", "format", "part")
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	year, err := planYear(q.Get("year"), true)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	format, part := q.Get("format"), q.Get("part")
@@ -35,16 +43,16 @@ func (s *Server) getStatistics(c *gin.Context) {
 		format = "json"
 	}
 	if format != "json" && format != "csv" {
-		s.fail(c, fault.Field("format", "%q is not json or csv", format))
+		h.s.fail(c, fault.Field("format", "%q is not json or csv", format))
 		return
 	}
 	if part != "" && part != "figures" && part != "ledger" {
-		s.fail(c, fault.Field("part", "%q is not figures or ledger", part))
+		h.s.fail(c, fault.Field("part", "%q is not figures or ledger", part))
 		return
 	}
-	rep, err := stats.NewService(s.d.DB).Year(c.Request.Context(), year)
+	rep, err := h.stats.Year(c.Request.Context(), year)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	if format == "json" {
@@ -60,6 +68,6 @@ func (s *Server) getStatistics(c *gin.Context) {
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
 	c.Status(http.StatusOK)
 	if err := write(c.Writer); err != nil {
-		s.log.Warn("write statistics csv")
+		h.s.log.Warn("write statistics csv")
 	}
 }

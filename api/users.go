@@ -8,29 +8,36 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 )
 
+// usersAPI manages the console's accounts.
+type usersAPI struct {
+	s        *Server
+	accounts *auth.Accounts
+}
+
 // userRoutes are the console's accounts: an administrator lists and
 // creates them (as `spotcheck user create` does).
 func (s *Server) userRoutes(v1 *gin.RouterGroup) {
+	h := &usersAPI{s: s, accounts: s.d.Services.Accounts}
 	admin := requireRole(auth.Admin)
-	v1.GET("/users", admin, s.listUsers)
-	v1.POST("/users", admin, s.createUser)
+	v1.GET("/users", admin, h.listUsers)
+	v1.POST("/users", admin, h.createUser)
 }
 
-func (s *Server) listUsers(c *gin.Context) {
+func (h *usersAPI) listUsers(c *gin.Context) {
 	if _, err := checkQuery(c); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
-	users, err := auth.ListUsers(c.Request.Context(), s.d.DB)
+	users, err := h.accounts.List(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, Page[auth.User]{Items: users})
 }
 
 // createUser answers POST /users with the account (never its password).
-func (s *Server) createUser(c *gin.Context) {
+func (h *usersAPI) createUser(c *gin.Context) {
 	var body struct {
 		Username    string `json:"username"`
 		DisplayName string `json:"display_name"`
@@ -41,18 +48,18 @@ func (s *Server) createUser(c *gin.Context) {
 		Password    string `json:"password"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	role, err := auth.ParseRole(body.Role)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
-	u, err := auth.CreateUser(c.Request.Context(), s.d.DB, actorOf(c), auth.NewUser{Username: body.Username, DisplayName: body.DisplayName,
+	u, err := h.accounts.Create(c.Request.Context(), actorOf(c), auth.NewUser{Username: body.Username, DisplayName: body.DisplayName,
 		Role: role, County: body.County, Department: body.Department, InspectorKey: body.Inspector, Password: body.Password})
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	c.Header("Location", "/api/v1/users")

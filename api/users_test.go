@@ -9,13 +9,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
 )
 
 // TestUsersAPI: an admin creates a console account and finds it listed;
 // the answer never carries the password.
 func TestUsersAPI(t *testing.T) {
-	h := testHandler(t, Deps{Log: zap.NewNop(), DB: testenv.DB(t), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
+	h := testHandler(t, Deps{Log: zap.NewNop(), Services: backend.New(testenv.DB(t), nil), Registry: prometheus.NewRegistry(), Auth: roleTokens{}})
 	name := strings.ToLower(testenv.UniqueID("nanhu"))
 	admin := map[string]string{"Authorization": "Bearer admin", "Content-Type": "application/json"}
 	body := `{"username":"` + name + `","display_name":"南湖区局 王五","role":"county_officer","county":"330402","password":"Nanhu-2026-strong"}`

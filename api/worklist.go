@@ -15,13 +15,21 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
+// worklistAPI serves the 待办 of county officers and inspectors.
+type worklistAPI struct {
+	s        *Server
+	tasks    *inspection.Store
+	staffing *staffing.Service
+}
+
 // worklistRoutes are the reads of the people who do a batch's work: a
 // county officer's and an inspector's 待办 with the working days left on
 // each open deadline, a county's pool before its match, and the content of
 // an inspection's record sheet (检查记录表).
 func (s *Server) worklistRoutes(v1 *gin.RouterGroup) {
-	m := staffing.NewService(s.d.DB)
-	v1.GET("/worklist", requireRole(auth.CountyOfficer, auth.Inspector), s.getWorklist)
+	h := &worklistAPI{s: s, tasks: s.inspections(), staffing: s.d.Services.Staffing}
+	m := s.d.Services.Staffing
+	v1.GET("/worklist", requireRole(auth.CountyOfficer, auth.Inspector), h.getWorklist)
 	v1.GET("/batches/:id/counties/:county/match-pool", requireRole(auth.Admin, auth.Coordinator, auth.Auditor, auth.CountyOfficer), countyOfRoute(),
 		func(c *gin.Context) {
 			if _, err := checkQuery(c); err != nil {
@@ -35,7 +43,7 @@ func (s *Server) worklistRoutes(v1 *gin.RouterGroup) {
 			}
 			c.JSON(http.StatusOK, pv)
 		})
-	v1.GET("/batches/:id/tasks/:key/sheet", s.getTaskSheet)
+	v1.GET("/batches/:id/tasks/:key/sheet", h.getTaskSheet)
 }
 
 // Worklist is what a county officer or an inspector has to do.
@@ -61,29 +69,29 @@ type (
 // getWorklist answers the caller's worklist: a county officer's county, an
 // inspector's own tasks. Which deadline is open follows the task's stage,
 // as in the daily digest.
-func (s *Server) getWorklist(c *gin.Context) {
+func (h *worklistAPI) getWorklist(c *gin.Context) {
 	if _, err := checkQuery(c); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	sc := principalOf(c).Scope()
-	w := Worklist{Today: s.today(), Matches: []WorklistMatch{}, Items: []WorklistItem{}}
+	w := Worklist{Today: h.s.today(), Matches: []WorklistMatch{}, Items: []WorklistItem{}}
 	if sc.County != "" {
 		var err error
-		if w.Matches, err = s.inspections().WorklistMatches(ctx, sc.County); err != nil {
-			s.fail(c, fmt.Errorf("worklist: matches of %s: %w", sc.County, err))
+		if w.Matches, err = h.tasks.WorklistMatches(ctx, sc.County); err != nil {
+			h.s.fail(c, fmt.Errorf("worklist: matches of %s: %w", sc.County, err))
 			return
 		}
 	}
 	var err error
-	if w.Items, err = s.inspections().WorklistItems(ctx, inspection.TaskScope{County: sc.County, InspectorKey: sc.InspectorKey, None: sc.None}, w.Today); err != nil {
-		s.fail(c, fmt.Errorf("worklist: open deadlines: %w", err))
+	if w.Items, err = h.tasks.WorklistItems(ctx, inspection.TaskScope{County: sc.County, InspectorKey: sc.InspectorKey, None: sc.None}, w.Today); err != nil {
+		h.s.fail(c, fmt.Errorf("worklist: open deadlines: %w", err))
 		return
 	}
-	cal, err := s.calendar().Calendar(ctx)
+	cal, err := h.s.calendar().Calendar(ctx)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	for i := range w.Items {
@@ -94,7 +102,7 @@ func (s *Server) getWorklist(c *gin.Context) {
 		}
 		due, err := workday.ParseDate(it.DueText.String)
 		if err != nil {
-			s.fail(c, fmt.Errorf("worklist: due %q: %w", it.DueText.String, err))
+			h.s.fail(c, fmt.Errorf("worklist: due %q: %w", it.DueText.String, err))
 			return
 		}
 		it.Due = &due
@@ -103,7 +111,7 @@ func (s *Server) getWorklist(c *gin.Context) {
 		switch {
 		case errors.As(err, &missing):
 		case err != nil:
-			s.fail(c, err)
+			h.s.fail(c, err)
 			return
 		default:
 			it.WorkingDaysLeft = &left
@@ -144,26 +152,26 @@ type TaskSheet struct {
 }
 
 // getTaskSheet answers the record sheet of a task in the caller's scope.
-func (s *Server) getTaskSheet(c *gin.Context) {
+func (h *worklistAPI) getTaskSheet(c *gin.Context) {
 	if _, err := checkQuery(c); err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	batchID, key := c.Param("id"), c.Param("key")
-	if err := s.visibleTask(c, batchID, key); err != nil {
-		s.fail(c, err)
+	if err := h.s.visibleTask(c, batchID, key); err != nil {
+		h.s.fail(c, err)
 		return
 	}
-	t, err := s.task(ctx, batchID, key)
+	t, err := h.s.task(ctx, batchID, key)
 	if err != nil {
-		s.fail(c, err)
+		h.s.fail(c, err)
 		return
 	}
 	sh := TaskSheet{Task: t, Sheet: inspection.Sheet{Items: []SheetItem{}, Team: []SheetInspector{}}, Methods: []string{}}
-	err = s.inspections().ReadSheet(ctx, batchID, key, t.Inspectors, &sh.Sheet)
+	err = h.tasks.ReadSheet(ctx, batchID, key, t.Inspectors, &sh.Sheet)
 	if err != nil {
-		s.fail(c, fmt.Errorf("record sheet of %s in %s: %w", key, batchID, err))
+		h.s.fail(c, fmt.Errorf("record sheet of %s in %s: %w", key, batchID, err))
 		return
 	}
 	seen := map[string]bool{}

@@ -22,6 +22,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/api"
 	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/browsertest"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/web"
@@ -54,7 +55,7 @@ func consoleSystem(t *testing.T, with ...func(*web.Console) *web.Console) *syste
 	for _, w := range with {
 		console = w(console)
 	}
-	h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: s.db, Registry: prometheus.NewRegistry(), Now: clock,
+	h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), Services: backend.New(s.db, clock), Registry: prometheus.NewRegistry(),
 		Auth:    auth.NewAuthenticator(s.db, nil).WithSessions(sessions),
 		Pages:   web.New(disclosure.New(s.db), zap.NewNop()).WithClock(clock),
 		Console: console}))

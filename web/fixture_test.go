@@ -17,6 +17,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/api"
 	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
 	"github.com/spotcheck-gov/spotcheck/internal/archive"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -157,7 +158,7 @@ func newSystem(t *testing.T) *system {
 		       ('XZ-2026', 2026, '秀洲区 2026 年度抽查工作计划', NULL, '330411', 'draft', '{}', '[]', '2026-03-01', '2026-12-31', '{}', 'test', NULL, NULL, NULL)`, s.item)
 
 	portal := web.New(disclosure.New(db), zap.NewNop()).WithClock(func() time.Time { return today })
-	srv := httptest.NewServer(apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), Pages: portal})))
+	srv := httptest.NewServer(apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), Pages: portal})))
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
 	return s

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/api"
 	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/browsertest"
 	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -235,7 +236,7 @@ func shot(t *testing.T, b *browsertest.Browser, name string) {
 // The public rate limit counts the pages with /public.
 func TestPortalRateLimit(t *testing.T) {
 	db := testenv.DB(t)
-	h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(), PublicRateLimit: 1,
+	h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(), PublicRateLimit: 1,
 		Pages: web.New(disclosure.New(db), zap.NewNop())}))
 	codes := map[int]int{}
 	for _, p := range []string{"/verify", "/public/check-items", "/verify", "/verify", "/public/check-items"} {

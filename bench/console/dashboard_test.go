@@ -21,6 +21,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/api"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/demo"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
@@ -95,7 +96,7 @@ func BenchmarkDashboard(b *testing.B) {
 	db.Get(&counties, `SELECT count(DISTINCT county_code) FROM batch_objects`)
 
 	ss := auth.NewSessions(db, auth.DefaultSessionPolicy)
-	h := &timed{h: api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(),
+	h := &timed{h: api.NewHandler(api.Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry(),
 		Auth: auth.NewAuthenticator(db, nil).WithSessions(ss), Console: web.NewConsole(ss, zap.NewNop())})}
 	srv := httptest.NewServer(h)
 	defer srv.Close()

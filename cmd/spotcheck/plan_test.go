@@ -16,6 +16,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/api"
 	"github.com/spotcheck-gov/spotcheck/internal/apicontract"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/demo"
@@ -188,8 +189,8 @@ func TestTestPlanOnFixedDays(t *testing.T) {
 				t.Fatalf("testPlan makes a plan of %d at %s, where none can be valid", year, day.Now)
 			}
 			body["id"] = testenv.UniqueID("PLDAY")
-			h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry(),
-				Auth: auth.NewAuthenticator(db, nil), Now: testenv.Clock(day.Now)}))
+			h := apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), Services: backend.New(db, testenv.Clock(day.Now)), Registry: prometheus.NewRegistry(),
+				Auth: auth.NewAuthenticator(db, nil)}))
 			raw, _ := json.Marshal(body)
 			req := httptest.NewRequest("POST", "/api/v1/plans", bytes.NewReader(raw))
 			req.Header.Set("Authorization", "Bearer "+key)

@@ -19,9 +19,8 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/api"
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
-	"github.com/spotcheck-gov/spotcheck/internal/disclosure"
-	"github.com/spotcheck-gov/spotcheck/internal/idempotency"
 	"github.com/spotcheck-gov/spotcheck/internal/logging"
 	"github.com/spotcheck-gov/spotcheck/internal/telemetry"
 	"github.com/spotcheck-gov/spotcheck/migrations"
@@ -168,14 +167,15 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger, r roles, ln
 		if err != nil {
 			return err
 		}
-		h := api.NewHandler(api.Deps{Log: log, DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
+		svc := backend.New(db, nil)
+		h := api.NewHandler(api.Deps{Log: log, Services: svc, Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: reg, Ready: ready,
 			Version: buildVersion(), Auth: authn, CORSOrigins: strings.Split(cfg.CORSOrigins, ","), PublicRateLimit: cfg.PublicRateLimit, APIRateLimit: cfg.APIRateLimit,
 			ProgressCache: time.Duration(cfg.ProgressCacheMS) * time.Millisecond,
-			Pages:         web.New(disclosure.New(db), log), Console: console})
+			Pages:         web.New(svc.Disclosure, log), Console: console})
 		if r.checkAPI != nil {
 			h = r.checkAPI(h)
 		}
-		go idempotency.NewStore(db).SweepEvery(ctx, time.Hour, log)
+		go svc.Idempotency.SweepEvery(ctx, time.Hour, log)
 		serveErr = api.Serve(ctx, ln, h, cfg.ShutdownTimeout/2, log)
 	} else if cfg.WorkerHTTPAddr != "" {
 		done, err := serveWorkerHTTP(ctx, cfg.WorkerHTTPAddr, workerHandler(reg, ready), cfg.ShutdownTimeout/4, log)

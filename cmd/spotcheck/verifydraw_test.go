@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -16,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spotcheck-gov/spotcheck/internal/backend"
+	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
 
 	"github.com/lib/pq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -169,7 +171,7 @@ func TestVerifyDrawServedProof(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), DB: db, Registry: prometheus.NewRegistry()})))
+	srv := httptest.NewServer(apicontract.Wrap(t, api.NewHandler(api.Deps{Log: zap.NewNop(), Services: backend.New(db, nil), Registry: prometheus.NewRegistry()})))
 	defer srv.Close()
 	proofURL := srv.URL + "/public/batches/" + id + "/draw-proof"
 	popURL := srv.URL + "/public/batches/" + id + "/population.tsv"

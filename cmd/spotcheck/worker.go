@@ -61,7 +61,7 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	})
 	policy, _ := json.Marshal(workflows.DefaultPolicy())
 	w.RegisterActivity(&activities.Plans{Plans: plan.NewService(db), DefaultPolicy: policy,
-		Starter: &activities.Starter{DB: db, Batches: batches, Temporal: tc, TaskQueue: cfg.TaskQueue}})
+		Starter: &activities.Starter{Batches: batches, Temporal: tc, TaskQueue: cfg.TaskQueue}})
 	contacts := notify.NewStore(db)
 	notifier := &activities.Notifier{Store: contacts, Channels: notifyChannels(cfg, log), Log: log.Named("notify")}
 	w.RegisterActivity(notifier)
