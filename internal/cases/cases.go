@@ -27,6 +27,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
+	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -114,10 +115,10 @@ const (
 		FROM cases c WHERE c.id = $1 FOR UPDATE`
 	assignTeam = `UPDATE cases SET state = 'assigned', team = $2, assigned_by = $3, assigned_at = now(),
 		row_version = row_version + 1 WHERE id = $1`
-	selectMember = `SELECT rc.county_code AS county, i.status, i.certificate_valid_until,
-		EXISTS (SELECT 1 FROM inspector_conflicts ic WHERE ic.inspector_key = i.key AND ic.object_key = $2) AS recuse
+	selectMember = `SELECT rc.county_code AS county, i.status, i.certificate_valid_until
 		FROM inspectors i JOIN region_counties rc ON rc.code = i.region_code
 		WHERE i.key = $1`
+	selectConflicts = `SELECT inspector_key FROM inspector_conflicts WHERE object_key = $1`
 )
 
 // Service registers cases and assigns their teams.
@@ -306,27 +307,39 @@ func checkTeam(ctx context.Context, tx *sqlx.Tx, k Case, team []string) error {
 	if len(team) < 2 || len(slices.Compact(slices.Clone(team))) != len(team) {
 		ps = append(ps, fault.Problem{Field: "inspectors", Message: "name at least two different inspectors"})
 	}
+	var conflicts []string
+	if err := tx.SelectContext(ctx, &conflicts, selectConflicts, k.ObjectKey); err != nil {
+		return fmt.Errorf("read the declared conflicts with %s: %w", k.ObjectKey, err)
+	}
+	// The match's recusal rule, with the exemptions of a targeted case: it
+	// is assigned, not drawn, so the rotation away from the object's
+	// previous team (a rule of the random match, which keeps a draw from
+	// sending the same people back) does not apply, and a case names no
+	// check item checked across stations; declared conflicts always do.
+	recused := staffing.Recused(staffing.RecusalFacts{Conflicts: conflicts}, nil)
 	for i, key := range team {
 		field := fmt.Sprintf("inspectors[%d]", i)
 		var in struct {
-			County string       `db:"county"`
-			Status string       `db:"status"`
-			Valid  sql.NullTime `db:"certificate_valid_until"`
-			Recuse bool         `db:"recuse"`
+			County string     `db:"county"`
+			Status string     `db:"status"`
+			Valid  *time.Time `db:"certificate_valid_until"`
 		}
-		err := tx.GetContext(ctx, &in, selectMember, key, k.ObjectKey)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		err := tx.GetContext(ctx, &in, selectMember, key)
+		if errors.Is(err, sql.ErrNoRows) {
 			ps = append(ps, fault.Problem{Field: field, Message: fmt.Sprintf("no inspector %q", key)})
-		case err != nil:
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("read inspector %s: %w", key, err)
+		}
+		switch why := staffing.Ineligible(in.Status, in.Valid, k.InspectionEnd); {
 		case in.County != k.County:
 			ps = append(ps, fault.Problem{Field: field, Message: fmt.Sprintf("%s is an inspector of %s, not of %s", key, in.County, k.County)})
-		case in.Status != "active":
+		case why == staffing.IneligibleStatus:
 			ps = append(ps, fault.Problem{Field: field, Message: fmt.Sprintf("%s is %s", key, in.Status)})
-		case !in.Valid.Valid || workday.DateOf(in.Valid.Time).Before(k.InspectionEnd):
+		case why == staffing.IneligibleCertificate:
 			ps = append(ps, fault.Problem{Field: field, Message: fmt.Sprintf("%s has no enforcement certificate valid through %s", key, k.InspectionEnd)})
-		case in.Recuse:
+		case len(recused[key]) > 0:
 			ps = append(ps, fault.Problem{Field: field, Message: fmt.Sprintf("%s has declared a conflict of interest with %s (回避)", key, k.ObjectKey)})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -168,6 +169,8 @@ type poolMember struct {
 	Department string         `db:"department_code"`
 	Load       int            `db:"load"`
 	Name       string         `db:"name"`
+	Status     string         `db:"status"`
+	ValidUntil *time.Time     `db:"certificate_valid_until"`
 }
 
 // loadPool reads the county's active inspectors whose certificate is valid
@@ -180,23 +183,24 @@ func loadPool(ctx context.Context, q sqlx.QueryerContext, county string, end wor
 	var pool []poolMember
 	err := sqlx.SelectContext(ctx, q, &pool, `
 		WITH pool AS (
-			SELECT i.key, i.name, i.tags, i.max_load, i.unit, coalesce(i.department_code, '') AS department_code
+			SELECT i.key, i.name, i.tags, i.max_load, i.unit, coalesce(i.department_code, '') AS department_code,
+			       i.status, i.certificate_valid_until
 			FROM inspectors i JOIN region_counties rc ON rc.code = i.region_code
 			WHERE rc.county_code = $1
-			  AND i.status = 'active' AND i.certificate_valid_until >= $2::date
 		), loads AS (
 			SELECT k.key, count(*) AS load
 			FROM tasks t CROSS JOIN LATERAL unnest(t.inspectors) AS k (key)
 			WHERE t.stage <> 'closed' AND t.inspectors && (SELECT array_agg(key::text) FROM pool)
 			GROUP BY k.key
 		)
-		SELECT pool.key, pool.name, pool.tags, pool.max_load, pool.unit, pool.department_code, coalesce(loads.load, 0) AS load
+		SELECT pool.key, pool.name, pool.tags, pool.max_load, pool.unit, pool.department_code, coalesce(loads.load, 0) AS load,
+		       pool.status, pool.certificate_valid_until
 		FROM pool LEFT JOIN loads ON loads.key = pool.key
-		ORDER BY pool.key`, county, end.String())
+		ORDER BY pool.key`, county)
 	if err != nil {
 		return nil, fmt.Errorf("read the inspector pool of county %s: %w", county, err)
 	}
-	return pool, nil
+	return slices.DeleteFunc(pool, func(m poolMember) bool { return Ineligible(m.Status, m.ValidUntil, end) != "" }), nil
 }
 
 // inputs are the match inputs of one department: its pool and the objects
@@ -217,25 +221,14 @@ const (
 	RecusedStation  = "station"  // of the object's own station, on a cross-station item
 )
 
-// recusals returns the inspectors recused from o, each with the reasons:
-// its declared conflicts, the team of its previous inspection and, when an
-// item of it is checked across stations, the members of its station.
+// recusals returns the inspectors recused from o among members (see
+// Recused).
 func recusals(o drawnObject, cross bool, members []poolMember) map[string][]string {
-	recused := map[string][]string{}
-	for _, k := range o.Conflict {
-		recused[k] = append(recused[k], RecusedConflict)
+	units := make(map[string]string, len(members))
+	for _, m := range members {
+		units[m.Key] = m.Unit
 	}
-	for _, k := range o.Previous {
-		recused[k] = append(recused[k], RecusedPrevious)
-	}
-	if cross && o.Station != "" {
-		for _, m := range members {
-			if m.Unit == o.Station {
-				recused[m.Key] = append(recused[m.Key], RecusedStation)
-			}
-		}
-	}
-	return recused
+	return Recused(RecusalFacts{Conflicts: o.Conflict, Previous: o.Previous, Station: o.Station, CrossStation: cross}, units)
 }
 
 // build turns the county's objects and pool into the inputs of each

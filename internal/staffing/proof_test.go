@@ -4,10 +4,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/spotcheck-gov/spotcheck/internal/drawvectors"
 
 	"github.com/spotcheck-gov/spotcheck/internal/match"
 )
