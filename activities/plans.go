@@ -26,21 +26,14 @@ type Starter struct {
 }
 
 // BatchStart is a batch to create and start. Policy is a validated
-// workflows.Policy as JSON.
+// lifecycle.Policy as JSON.
 type BatchStart struct {
-	ID            string          `json:"id"`
-	Name          string          `json:"name"`
-	Rules         batch.Rules     `json:"rules"`
-	InspectionEnd workday.Date    `json:"inspection_end"`
-	Policy        json.RawMessage `json:"policy"`
-	Actor         string          `json:"actor"`
-}
-
-// batchInput has the JSON of workflows.BatchInput.
-type batchInput struct {
-	BatchID       string          `json:"batch_id"`
-	InspectionEnd workday.Date    `json:"inspection_end"`
-	Policy        json.RawMessage `json:"policy"`
+	ID            string           `json:"id"`
+	Name          string           `json:"name"`
+	Rules         batch.Rules      `json:"rules"`
+	InspectionEnd workday.Date     `json:"inspection_end"`
+	Policy        lifecycle.Policy `json:"policy"`
+	Actor         string           `json:"actor"`
 }
 
 // StartBatch commits the draw (batch.Service.Create), records the
@@ -52,7 +45,11 @@ func (s *Starter) StartBatch(ctx context.Context, req BatchStart) (batch.Batch, 
 	if err != nil {
 		return b, err
 	}
-	if err := s.Batches.RecordSchedule(ctx, b.ID, req.InspectionEnd, req.Policy); err != nil {
+	policy, err := json.Marshal(req.Policy)
+	if err != nil {
+		return b, fmt.Errorf("policy of batch %s: %w", b.ID, err)
+	}
+	if err := s.Batches.RecordSchedule(ctx, b.ID, req.InspectionEnd, policy); err != nil {
 		return b, err
 	}
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -60,7 +57,7 @@ func (s *Starter) StartBatch(ctx context.Context, req BatchStart) (batch.Batch, 
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, lifecycle.BatchWorkflowName, batchInput{BatchID: b.ID, InspectionEnd: req.InspectionEnd, Policy: req.Policy})
+	}, lifecycle.BatchWorkflowName, lifecycle.BatchInput{BatchID: b.ID, InspectionEnd: req.InspectionEnd, Policy: req.Policy})
 	if err != nil {
 		return b, fmt.Errorf("start the workflow of batch %s (repeat the request to retry): %w", b.ID, err)
 	}
@@ -71,9 +68,8 @@ func (s *Starter) StartBatch(ctx context.Context, req BatchStart) (batch.Batch, 
 type Plans struct {
 	Plans   *plan.Service
 	Starter *Starter
-	// DefaultPolicy is the policy of a plan without one (workflows'
-	// DefaultPolicy as JSON).
-	DefaultPolicy json.RawMessage
+	// DefaultPolicy is the policy of a plan without one.
+	DefaultPolicy lifecycle.Policy
 	// Now is the clock that says which day it is; nil means time.Now.
 	Now func() time.Time
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -77,7 +77,7 @@ type createRequest struct {
 	Policy        *policyRequest `json:"policy,omitempty"`
 }
 
-// policyRequest overrides parts of workflows.DefaultPolicy, in the units
+// policyRequest overrides parts of lifecycle.DefaultPolicy, in the units
 // people use.
 type policyRequest struct {
 	BeaconWaitMinutes *int   `json:"beacon_wait_minutes,omitempty"`
@@ -99,8 +99,8 @@ type policyRequest struct {
 	FollowUpDays map[string]int `json:"follow_up_days,omitempty"`
 }
 
-func (r createRequest) policy(today workday.Date) (workflows.Policy, error) {
-	p := workflows.DefaultPolicy()
+func (r createRequest) policy(today workday.Date) (lifecycle.Policy, error) {
+	p := lifecycle.DefaultPolicy()
 	var ps []fault.Problem
 	switch {
 	case !r.InspectionEnd.IsValid():
@@ -161,9 +161,8 @@ func (h *batchAPI) createBatch(ctx context.Context, req createRequest, actor str
 	if err != nil {
 		return batch.Batch{}, err
 	}
-	raw, _ := json.Marshal(policy)
 	return h.s.batchStarter().StartBatch(ctx, activities.BatchStart{
-		ID: req.ID, Name: req.Name, Rules: req.Rules, InspectionEnd: req.InspectionEnd, Policy: raw, Actor: actor})
+		ID: req.ID, Name: req.Name, Rules: req.Rules, InspectionEnd: req.InspectionEnd, Policy: policy, Actor: actor})
 }
 
 // batchStarter is the batch starter plans share (activities.Starter).
@@ -212,7 +211,7 @@ func (h *batchAPI) views(ctx context.Context, bs ...batch.Batch) ([]batchView, e
 	if err != nil {
 		return nil, err
 	}
-	resultDays := workflows.DefaultPolicy().ResultEntryDays
+	resultDays := lifecycle.DefaultPolicy().ResultEntryDays
 	views := make([]batchView, len(bs))
 	for i, b := range bs {
 		views[i] = batchView{Batch: b, CalendarWarning: warnUnscheduled(horizons[b.ID].MissingYear(cal, resultDays))}
@@ -240,7 +239,7 @@ func (h *batchAPI) readyState(ctx context.Context, b batch.Batch) batch.State {
 	if err != nil {
 		return b.State
 	}
-	var p workflows.BatchProgress
+	var p lifecycle.BatchProgress
 	if v.Get(&p) == nil && (p.Phase == "created" || p.Phase == "freezing") {
 		return freezing
 	}

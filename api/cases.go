@@ -13,6 +13,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/cases"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -119,7 +120,7 @@ func (h *caseAPI) assign(c *gin.Context) {
 		h.s.fail(c, err)
 		return
 	}
-	var policy workflows.Policy
+	var policy lifecycle.Policy
 	if err := json.Unmarshal(k.Policy, &policy); err != nil {
 		h.s.fail(c, fmt.Errorf("read the policy of case %s: %w", k.ID, err))
 		return

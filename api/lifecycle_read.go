@@ -11,6 +11,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
@@ -145,7 +146,7 @@ func (h *lifecycleAPI) getProgress(c *gin.Context) {
 			h.s.fail(c, temporalFault(err, workflows.BatchWorkflowID(id)))
 			return
 		}
-		var p workflows.BatchProgress
+		var p lifecycle.BatchProgress
 		if err := v.Get(&p); err != nil {
 			h.s.fail(c, err)
 			return
@@ -170,12 +171,12 @@ func (h *lifecycleAPI) getProgress(c *gin.Context) {
 // scopeProgress keeps, for a county officer, their county's row of the
 // workflow's progress, and makes the total that row's figures, as the
 // database read does.
-func scopeProgress(p workflows.BatchProgress, county string) workflows.BatchProgress {
+func scopeProgress(p lifecycle.BatchProgress, county string) lifecycle.BatchProgress {
 	if county == "" {
 		return p
 	}
-	counties := []workflows.CountyProgress{}
-	total := workflows.CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
+	counties := []lifecycle.CountyProgress{}
+	total := lifecycle.CountyProgress{County: "total", Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}
 	for _, cp := range p.Counties {
 		if cp.County != county {
 			continue

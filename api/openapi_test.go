@@ -19,9 +19,9 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/backend"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/testenv"
-	"github.com/spotcheck-gov/spotcheck/workflows"
 )
 
 func loadOpenAPI(t testing.TB) *openapi3.T {
@@ -334,10 +334,10 @@ func doBody(h http.Handler, method, path, body string, hdr map[string]string) *h
 // (the batch workflow's figures, which the fixtures of TestScopeMatrix do
 // not run): a county officer gets their county's row and a total of it.
 func TestScopeOfWorkflowProgress(t *testing.T) {
-	p := workflows.BatchProgress{BatchID: "B", Counties: []workflows.CountyProgress{
+	p := lifecycle.BatchProgress{BatchID: "B", Counties: []lifecycle.CountyProgress{
 		{County: "330402", Objects: 3, Stages: map[inspection.Stage]int{inspection.Assigned: 3}},
 		{County: "330411", Objects: 5, Stages: map[inspection.Stage]int{inspection.Closed: 5}},
-	}, Total: workflows.CountyProgress{County: "total", Objects: 8}}
+	}, Total: lifecycle.CountyProgress{County: "total", Objects: 8}}
 	got := scopeProgress(p, "330402")
 	if len(got.Counties) != 1 || got.Counties[0].County != "330402" || got.Total.Objects != 3 || got.Total.Stages[inspection.Closed] != 0 {
 		t.Errorf("county officer of 330402 sees %+v", got)

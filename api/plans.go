@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/auth"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 	"github.com/spotcheck-gov/spotcheck/workflows"
@@ -70,7 +70,7 @@ func (r planRequest) spec(id string, today workday.Date) (plan.Spec, error) {
 		}
 		sp.ID = id
 	}
-	p := workflows.DefaultPolicy()
+	p := lifecycle.DefaultPolicy()
 	if r.Policy != nil {
 		// The plan's inspection period is checked with the plan: here only
 		// the policy's own fields.
@@ -81,9 +81,7 @@ func (r planRequest) spec(id string, today workday.Date) (plan.Spec, error) {
 		}
 		p = got
 	}
-	raw, _ := json.Marshal(p)
-	msg := json.RawMessage(raw)
-	sp.Policy = &msg
+	sp.Policy = &p
 	return sp, nil
 }
 
@@ -113,7 +111,7 @@ type policyView struct {
 	FollowUpDays map[string]int `json:"follow_up_days,omitempty"`
 }
 
-func viewPolicy(p workflows.Policy) *policyView {
+func viewPolicy(p lifecycle.Policy) *policyView {
 	return &policyView{
 		BeaconWaitMinutes: int(p.BeaconWait / time.Minute), AutoMatchDays: p.AutoMatchDays,
 		ResultEntryDays: p.ResultEntryDays, FollowUpEntryDays: p.FollowUpEntryDays, PublicationDays: p.PublicationDays,
@@ -130,10 +128,7 @@ func viewPolicy(p workflows.Policy) *policyView {
 func viewPlan(p plan.Plan) planView {
 	v := planView{Plan: p}
 	if p.Policy != nil {
-		var wp workflows.Policy
-		if json.Unmarshal(*p.Policy, &wp) == nil {
-			v.Policy = viewPolicy(wp)
-		}
+		v.Policy = viewPolicy(*p.Policy)
 	}
 	return v
 }

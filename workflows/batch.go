@@ -25,6 +25,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -41,15 +42,15 @@ var (
 )
 
 // BatchWorkflow runs one batch from its draw to its archive.
-func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
+func BatchWorkflow(ctx workflow.Context, in lifecycle.BatchInput) (lifecycle.BatchProgress, error) {
 	ctx = withIO(ctx)
 	b := newBatchRun(in)
-	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (BatchProgress, error) { return b.progress(), nil }); err != nil {
-		return BatchProgress{}, err
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (lifecycle.BatchProgress, error) { return b.progress(), nil }); err != nil {
+		return lifecycle.BatchProgress{}, err
 	}
 	reports := workflow.GetSignalChannel(ctx, signalCountyUpdate)
 	if err := b.acceptBeacon(ctx); err != nil {
-		return BatchProgress{}, err
+		return lifecycle.BatchProgress{}, err
 	}
 
 	if in.Resume == nil {
@@ -86,7 +87,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
 		// Each county matches its own inspectors and tracks its objects.
 		b.phase = "counties"
 		for _, s := range shares {
-			b.counties[s.County] = &CountyProgress{County: s.County, Phase: "starting", Objects: s.Size()}
+			b.counties[s.County] = &lifecycle.CountyProgress{County: s.County, Phase: "starting", Objects: s.Size()}
 			child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID: CountyWorkflowID(in.BatchID, s.County),
 				// The county reports back by signal; the batch may continue
@@ -107,14 +108,14 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
 	for !b.allDone() {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(reports, func(c workflow.ReceiveChannel, _ bool) {
-			var p CountyProgress
+			var p lifecycle.CountyProgress
 			c.Receive(ctx, &p)
 			b.apply(p)
 		})
 		sel.Select(ctx)
 		if !b.allDone() && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			for {
-				var p CountyProgress
+				var p lifecycle.CountyProgress
 				if !reports.ReceiveAsync(&p) {
 					break
 				}
@@ -123,7 +124,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
 			next := in
 			snapshot := b.progress()
 			next.Resume = &snapshot
-			return BatchProgress{}, workflow.NewContinueAsNewError(ctx, BatchWorkflow, next)
+			return lifecycle.BatchProgress{}, workflow.NewContinueAsNewError(ctx, BatchWorkflow, next)
 		}
 	}
 
@@ -146,7 +147,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchProgress, error) {
 func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 	ctx = withIO(ctx)
 	c := newCountyRun(in)
-	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (CountyProgress, error) { return c.progress(), nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (lifecycle.CountyProgress, error) { return c.progress(), nil }); err != nil {
 		return err
 	}
 	events := workflow.GetSignalChannel(ctx, signalObjectStage)
@@ -319,7 +320,7 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 	// object closes only once it is met. Versioned: older histories have no
 	// such branch.
 	if o.result.SuspectedCrime && workflow.GetVersion(ctx, "judicial-transfer", workflow.DefaultVersion, 1) == 1 {
-		o.plan(ctx, DutyJudicialTransfer, activities.PlanInput{Start: &today, WorkingDays: in.Policy.transferDays()})
+		o.plan(ctx, DutyJudicialTransfer, activities.PlanInput{Start: &today, WorkingDays: in.Policy.TransferLimit()})
 		o.transferWatched = true
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			if err := o.awaitDuty(ctx, DutyJudicialTransfer, func() bool { return o.transferred }); err != nil {
@@ -334,7 +335,7 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 	// may be reported completed before the result is public). Versioned:
 	// older histories have no such deadline.
 	if inspection.FindsProblem(o.approvedCode) && workflow.GetVersion(ctx, "follow-up-deadline", workflow.DefaultVersion, 1) == 1 {
-		o.plan(ctx, DutyFollowUp, activities.PlanInput{Start: &today, WorkingDays: in.Policy.followUpDays(o.result.PlannedAction())})
+		o.plan(ctx, DutyFollowUp, activities.PlanInput{Start: &today, WorkingDays: in.Policy.FollowUpLimit(o.result.PlannedAction())})
 		o.followUpWatched = true
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			if err := o.awaitDuty(ctx, DutyFollowUp, func() bool { return o.followUpDone != nil }); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/stats"
@@ -308,8 +309,8 @@ var (
 	inspector = inspection.Actor{Role: "inspector", InspectorKey: "I1"}
 )
 
-func policy() Policy {
-	p := DefaultPolicy()
+func policy() lifecycle.Policy {
+	p := lifecycle.DefaultPolicy()
 	p.BeaconWait = time.Hour
 	return p
 }
@@ -343,7 +344,7 @@ func TestBatchOnTime(t *testing.T) {
 			h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: by})
 		})
 	}
-	var progress BatchProgress
+	var progress lifecycle.BatchProgress
 	h.at(time.Date(2026, 3, 12, 12, 0, 0, 0, china), func() {
 		v, err := h.env.QueryWorkflow(QueryProgress)
 		if err != nil {
@@ -351,12 +352,12 @@ func TestBatchOnTime(t *testing.T) {
 		}
 		v.Get(&progress)
 	})
-	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
+	h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
 
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var final BatchProgress
+	var final lifecycle.BatchProgress
 	h.env.GetWorkflowResult(&final)
 	if final.Phase != "archived" || final.Total.Stages[inspection.Closed] != 3 || len(final.Counties) != 2 {
 		t.Errorf("final progress = %+v", final)

@@ -8,18 +8,19 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/draw"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 )
 
 // batchRun is the batch workflow's state.
 type batchRun struct {
-	in       BatchInput
+	in       lifecycle.BatchInput
 	phase    string
 	beacon   *string
-	counties map[string]*CountyProgress
+	counties map[string]*lifecycle.CountyProgress
 }
 
-func newBatchRun(in BatchInput) *batchRun {
-	b := &batchRun{in: in, phase: "created", counties: map[string]*CountyProgress{}}
+func newBatchRun(in lifecycle.BatchInput) *batchRun {
+	b := &batchRun{in: in, phase: "created", counties: map[string]*lifecycle.CountyProgress{}}
 	if r := in.Resume; r != nil {
 		b.phase, b.beacon = r.Phase, r.Beacon
 		for i := range r.Counties {
@@ -66,7 +67,7 @@ func (b *batchRun) awaitBeacon(ctx workflow.Context, wait time.Duration) (string
 	return *b.beacon, nil
 }
 
-func (b *batchRun) apply(p CountyProgress) { b.counties[p.County] = &p }
+func (b *batchRun) apply(p lifecycle.CountyProgress) { b.counties[p.County] = &p }
 
 func (b *batchRun) allDone() bool {
 	if len(b.counties) == 0 {
@@ -80,10 +81,10 @@ func (b *batchRun) allDone() bool {
 	return true
 }
 
-func (b *batchRun) progress() BatchProgress {
-	p := BatchProgress{BatchID: b.in.BatchID, Phase: b.phase, Beacon: b.beacon,
-		Counties: []CountyProgress{},
-		Total:    CountyProgress{County: "total", Phase: b.phase, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}}
+func (b *batchRun) progress() lifecycle.BatchProgress {
+	p := lifecycle.BatchProgress{BatchID: b.in.BatchID, Phase: b.phase, Beacon: b.beacon,
+		Counties: []lifecycle.CountyProgress{},
+		Total:    lifecycle.CountyProgress{County: "total", Phase: b.phase, Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}}}
 	for _, code := range sortedKeys(b.counties) {
 		c := *b.counties[code]
 		p.Counties = append(p.Counties, c)

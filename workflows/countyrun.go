@@ -9,6 +9,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -28,7 +29,7 @@ type countyRun struct {
 	// match, and the county's progress as last counted in the database,
 	// instead of a stage per object.
 	setAside []string
-	last     *CountyProgress
+	last     *lifecycle.CountyProgress
 }
 
 func newCountyRun(in CountyInput) *countyRun {
@@ -68,8 +69,8 @@ func (c *countyRun) allClosed() bool {
 	return true
 }
 
-func (c *countyRun) progress() CountyProgress {
-	p := CountyProgress{County: c.in.County, Phase: c.phase, Objects: len(c.objects),
+func (c *countyRun) progress() lifecycle.CountyProgress {
+	p := lifecycle.CountyProgress{County: c.in.County, Phase: c.phase, Objects: len(c.objects),
 		Stages: map[inspection.Stage]int{}, Overdue: map[string]int{}, Done: c.phase == "done"}
 	switch {
 	case c.in.byReference() && c.last != nil:
@@ -104,7 +105,7 @@ func (c *countyRun) snapshot() *countyState {
 func (c *countyRun) reportProgress(ctx workflow.Context) {
 	c.changed = false
 	if c.in.byReference() {
-		var p CountyProgress
+		var p lifecycle.CountyProgress
 		if err := workflow.ExecuteActivity(ctx, progressor.CountyProgress, activities.CountyRef{BatchID: c.in.BatchID, County: c.in.County}).Get(ctx, &p); err != nil {
 			workflow.GetLogger(ctx).Warn("count county progress", "county", c.in.County, "error", err)
 		} else {

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/spotcheck-gov/spotcheck/activities"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
@@ -117,7 +118,7 @@ func watchDuty(ctx workflow.Context, d *duty, done func() bool, rearm *bool, h d
 }
 
 // planDuty computes a deadline through the calendar activity.
-func planDuty(ctx workflow.Context, name string, in activities.PlanInput, p Policy) *duty {
+func planDuty(ctx workflow.Context, name string, in activities.PlanInput, p lifecycle.Policy) *duty {
 	in.ReminderOffsets = p.ReminderOffsets
 	d := &duty{Name: name, Input: in, RemindAt: p.ReminderTime}
 	if err := workflow.ExecuteActivity(ctx, deadlines.Plan, in).Get(ctx, &d.Plan); err != nil {

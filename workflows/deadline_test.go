@@ -9,6 +9,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 )
 
 // oneObject is a batch of one object in Nanhu, matched and inspected on
@@ -23,13 +24,13 @@ func oneObject(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) run() BatchProgress {
+func (h *harness) run() lifecycle.BatchProgress {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-06-30"), Policy: policy()})
+	h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-06-30"), Policy: policy()})
 	if err := h.env.GetWorkflowError(); err != nil {
 		h.t.Fatal(err)
 	}
-	var p BatchProgress
+	var p lifecycle.BatchProgress
 	h.env.GetWorkflowResult(&p)
 	return p
 }
@@ -49,7 +50,7 @@ func ids(ns []string) string { return strings.Join(ns, "\n") }
 func TestOverdueResultIsRemindedEscalatedAndResolved(t *testing.T) {
 	h := oneObject(t)
 	h.resultAndApprove(time.Date(2026, 4, 2, 10, 0, 0, 0, china), time.Date(2026, 4, 3, 10, 0, 0, 0, china), "no_problem")
-	var during BatchProgress
+	var during lifecycle.BatchProgress
 	h.at(time.Date(2026, 4, 1, 12, 0, 0, 0, china), func() {
 		v, err := h.env.QueryWorkflow(QueryProgress)
 		if err == nil {
@@ -228,7 +229,7 @@ func TestPublicationDeadlineAcrossNationalDay(t *testing.T) {
 	})
 	h.resultAndApprove(time.Date(2026, 9, 15, 10, 0, 0, 0, china), time.Date(2026, 9, 17, 10, 0, 0, 0, china), "no_problem")
 	h.at(time.Date(2026, 10, 23, 10, 0, 0, 0, china), func() { h.publishFails = false })
-	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-11-30"), Policy: policy()})
+	h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-11-30"), Policy: policy()})
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +296,7 @@ func TestTaskRecordsUnscheduledYear(t *testing.T) {
 		open = h.rec.tasks["K1"]
 	})
 	h.resultAndApprove(time.Date(2026, 12, 23, 10, 0, 0, 0, china), time.Date(2026, 12, 23, 11, 0, 0, 0, china), "no_problem")
-	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-12-31"), Policy: policy()})
+	h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-12-31"), Policy: policy()})
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -449,10 +450,10 @@ func TestFollowUpCompletionDeadline(t *testing.T) {
 func TestFollowUpDaysFromThePolicy(t *testing.T) {
 	p := policy()
 	p.FollowUpDays = map[string]int{"order_correction": 3}
-	if n := p.followUpDays(inspection.Result{}.PlannedAction()); n != 3 {
+	if n := p.FollowUpLimit(inspection.Result{}.PlannedAction()); n != 3 {
 		t.Errorf("order_correction: %d days, want the policy's 3", n)
 	}
-	if n := p.followUpDays("case_filed"); n != DefaultFollowUpDays["case_filed"] {
+	if n := p.FollowUpLimit("case_filed"); n != lifecycle.DefaultFollowUpDays["case_filed"] {
 		t.Errorf("case_filed: %d days, want the default", n)
 	}
 	p.FollowUpDays = map[string]int{"jail": 3, "case_filed": 0}
@@ -479,7 +480,7 @@ func TestLateInspectionIsALapse(t *testing.T) {
 		h.update(id, UpdateInspected, Inspected{CompletedOn: day("2026-03-24"), By: inspector})
 	})
 	h.resultAndApprove(time.Date(2026, 3, 25, 10, 0, 0, 0, china), time.Date(2026, 3, 25, 11, 0, 0, 0, china), "no_problem")
-	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-03-20"), Policy: policy()})
+	h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-03-20"), Policy: policy()})
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 )
 
 // BenchmarkTenThousandObjectBatch runs a batch of 10,000 objects over
@@ -72,11 +73,11 @@ func BenchmarkTenThousandObjectBatch(b *testing.B) {
 			}
 		}
 		began := time.Now()
-		h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
+		h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
 		if err := h.env.GetWorkflowError(); err != nil {
 			b.Fatal(err)
 		}
-		var p BatchProgress
+		var p lifecycle.BatchProgress
 		h.env.GetWorkflowResult(&p)
 		if p.Total.Stages[inspection.Closed] != total || p.Phase != "archived" {
 			b.Fatalf("progress %+v", p.Total)

@@ -11,6 +11,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -261,7 +262,7 @@ func (o *objectRun) checkExtend(ctx workflow.Context, e Extension) error {
 		return conflict("the %s deadline of object %s has no date yet (the calendar lacks its year)", e.Duty, o.in.ObjectKey)
 	}
 	var ps []fault.Problem
-	if p := dutyDaysProblem("working_days", e.WorkingDays); p != nil {
+	if p := lifecycle.DutyDaysProblem("working_days", e.WorkingDays); p != nil {
 		ps = append(ps, *p)
 	}
 	if len(e.Reason) == 0 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/staffing"
 )
 
@@ -139,7 +140,7 @@ func TestCountyOf100000Objects(t *testing.T) {
 	}
 	// What the county carries across continue-as-new, tracking all of them.
 	c := newCountyRun(CountyInput{BatchID: "B1", County: share.County, Count: total})
-	c.phase, c.last = "tracking", &CountyProgress{County: share.County, Stages: map[inspection.Stage]int{inspection.Assigned: total}, Overdue: map[string]int{DutyInspection: total}}
+	c.phase, c.last = "tracking", &lifecycle.CountyProgress{County: share.County, Stages: map[inspection.Stage]int{inspection.Assigned: total}, Overdue: map[string]int{DutyInspection: total}}
 	state, err := json.Marshal(c.snapshot())
 	if err != nil || len(state) > 1024 {
 		t.Errorf("continue-as-new state of %d objects: %d B %v", total, len(state), err)
@@ -173,11 +174,11 @@ func batchPayloads(t *testing.T, total int) map[string]int {
 		officer := inspection.Actor{Role: "county_officer", County: c}
 		h.at(start.Add(time.Duration(2+i)*time.Hour), func() { h.update(CountyWorkflowID("B1", c), UpdateMatch, MatchRequest{By: officer}) })
 	}
-	h.env.ExecuteWorkflow(BatchWorkflow, BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
+	h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var p BatchProgress
+	var p lifecycle.BatchProgress
 	if err := h.env.GetWorkflowResult(&p); err != nil {
 		t.Fatal(err)
 	}

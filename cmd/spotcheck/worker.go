@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/digest"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/staffing"
@@ -59,8 +59,7 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 			return batches.WritePopulation(ctx, id, w)
 		}},
 	})
-	policy, _ := json.Marshal(workflows.DefaultPolicy())
-	w.RegisterActivity(&activities.Plans{Plans: plan.NewService(db), DefaultPolicy: policy,
+	w.RegisterActivity(&activities.Plans{Plans: plan.NewService(db), DefaultPolicy: lifecycle.DefaultPolicy(),
 		Starter: &activities.Starter{Batches: batches, Temporal: tc, TaskQueue: cfg.TaskQueue}})
 	contacts := notify.NewStore(db)
 	notifier := &activities.Notifier{Store: contacts, Channels: notifyChannels(cfg, log), Log: log.Named("notify")}

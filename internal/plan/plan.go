@@ -23,6 +23,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
@@ -79,18 +80,18 @@ var validID = regexp.MustCompile(`^[0-9A-Za-z._-]{1,48}$`)
 
 // Spec is a plan as its owner writes it.
 type Spec struct {
-	ID               string           `json:"id"`
-	Year             int              `json:"year"`
-	Name             string           `json:"name"`
-	DepartmentCode   string           `json:"department_code,omitempty"`
-	CountyCode       string           `json:"county_code,omitempty"`
-	Rules            batch.Rules      `json:"rules"`
-	Batches          []PlannedBatch   `json:"batches"`
-	InspectionStart  workday.Date     `json:"inspection_start"`
-	InspectionEnd    workday.Date     `json:"inspection_end"`
-	JointDepartments []string         `json:"joint_departments"`
-	Policy           *json.RawMessage `json:"policy,omitempty"`
-	Notes            string           `json:"notes"`
+	ID               string            `json:"id"`
+	Year             int               `json:"year"`
+	Name             string            `json:"name"`
+	DepartmentCode   string            `json:"department_code,omitempty"`
+	CountyCode       string            `json:"county_code,omitempty"`
+	Rules            batch.Rules       `json:"rules"`
+	Batches          []PlannedBatch    `json:"batches"`
+	InspectionStart  workday.Date      `json:"inspection_start"`
+	InspectionEnd    workday.Date      `json:"inspection_end"`
+	JointDepartments []string          `json:"joint_departments"`
+	Policy           *lifecycle.Policy `json:"policy,omitempty"`
+	Notes            string            `json:"notes"`
 }
 
 // PlannedBatch is one planned draw. DrawAt is a date (drawn at 09:00 China
@@ -230,7 +231,7 @@ func marshalParts(d Spec) (rules, batches []byte, policy any) {
 	rules, _ = json.Marshal(d.Rules)
 	batches, _ = json.Marshal(d.Batches)
 	if d.Policy != nil {
-		policy = []byte(*d.Policy)
+		policy, _ = json.Marshal(d.Policy)
 	}
 	return rules, batches, policy
 }
@@ -373,8 +374,10 @@ func (r planRow) plan() (Plan, error) {
 		return p, fmt.Errorf("batches of plan %s: %w", r.ID, err)
 	}
 	if r.Policy != nil {
-		raw := json.RawMessage(r.Policy)
-		p.Policy = &raw
+		p.Policy = new(lifecycle.Policy)
+		if err := json.Unmarshal(r.Policy, p.Policy); err != nil {
+			return p, fmt.Errorf("policy of plan %s: %w", r.ID, err)
+		}
 	}
 	var err error
 	if p.InspectionStart, err = workday.ParseDate(r.InspectionStart); err != nil {

@@ -25,7 +25,7 @@ type Progress struct {
 
 // CountyProgress counts a county's objects by stage, and those with a
 // passed deadline by duty; the county workflows report the same
-// (workflows.CountyProgress), with their phase.
+// (lifecycle.CountyProgress), with their phase.
 type CountyProgress struct {
 	County string `json:"county"`
 	// CountyName is the county's name beside its code (合计 for the total).
@@ -220,7 +220,7 @@ func tallyCounts(counts []count) ([]CountyProgress, CountyProgress) {
 	return counties, total
 }
 
-// BatchPhase is the phase of the batch workflow (workflows.BatchProgress)
+// BatchPhase is the phase of the batch workflow (lifecycle.BatchProgress)
 // that a stored batch state implies: a state is written when a step ends,
 // so the workflow is already in the next step's phase.
 func BatchPhase(state string) string {
