@@ -1,8 +1,8 @@
 // Package lifecycle is the vocabulary the batch workflows share with the
-// activities and the API: Update and Query names, workflow IDs and the
-// registered workflow names. It imports none of them, so each can use it
-// without a cycle. Saved histories depend on every value here: they never
-// change.
+// activities and the API: the batch's input and policy, Update and Query
+// names, workflow IDs and the registered workflow names. It imports none
+// of them, so each can use it without a cycle. Saved histories depend on
+// every name and on the JSON of every type here: they never change.
 package lifecycle
 
 // BatchWorkflowName is the registered name of workflows.BatchWorkflow.
