@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 )
 
 // BatchSteps runs the draw sequence of internal/batch for the workflow.
 type BatchSteps struct {
 	Service *batch.Service
-	DB      *sqlx.DB
 }
 
 // Freeze fixes the population (idempotent).
@@ -50,25 +47,13 @@ func (s BatchSteps) Lock(ctx context.Context, batchID string) ([]CountyShare, er
 	if _, err := s.Service.Lock(ctx, batchID); err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT coalesce(county_code, ''), object_key FROM batch_objects
-		WHERE batch_id = $1 ORDER BY county_code, position`, batchID)
+	lists, err := s.Service.DrawnByCounty(ctx, batchID)
 	if err != nil {
-		return nil, fmt.Errorf("read the counties of batch %s: %w", batchID, err)
+		return nil, err
 	}
-	defer rows.Close()
 	var shares []CountyShare
-	for rows.Next() {
-		var county, key string
-		if err := rows.Scan(&county, &key); err != nil {
-			return nil, err
-		}
-		if county == "" {
-			return nil, fmt.Errorf("object %s of batch %s has no county: its region left the directory", key, batchID)
-		}
-		if len(shares) == 0 || shares[len(shares)-1].County != county {
-			shares = append(shares, CountyShare{County: county})
-		}
-		shares[len(shares)-1].Objects = append(shares[len(shares)-1].Objects, key)
+	for _, l := range lists {
+		shares = append(shares, CountyShare{County: l.County, Objects: l.Objects})
 	}
-	return shares, rows.Err()
+	return shares, nil
 }

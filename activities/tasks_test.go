@@ -13,7 +13,7 @@ import (
 func TestTasksWritesAreIdempotentAndAudited(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
-	tk := &Tasks{DB: db, Calendars: StaticCalendar{Cal: workday.Default()}}
+	tk := &Tasks{Store: inspection.NewStore(db), Calendars: StaticCalendar{Cal: workday.Default()}}
 	if _, err := db.Exec(`INSERT INTO batches (id, state, rules, request_digest, commitment, committed_at, created_by)
 		VALUES ('TK-1', 'committed', '{}', 'd', repeat('a', 64), now(), 'test')`); err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestTasksWritesAreIdempotentAndAudited(t *testing.T) {
 func TestLedgerTakesEveryDuty(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
-	tk := &Tasks{DB: db, Calendars: StaticCalendar{Cal: workday.Default()}}
+	tk := &Tasks{Store: inspection.NewStore(db), Calendars: StaticCalendar{Cal: workday.Default()}}
 	due := workday.Date{Year: 2026, Month: 3, Day: 31}
 	for duty := range inspection.DutyNames {
 		if err := tk.OpenAccountability(ctx, Lapse{BatchID: "LD-1", ObjectKey: "K1", County: "330402", Duty: duty, Due: due, At: time.Date(2026, 4, 1, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))}); err != nil {

@@ -51,7 +51,7 @@ func TestBatchReadsFreezingUntilTheBeaconIsOpen(t *testing.T) {
 	item, sfx := drawFixture(t, db, 16)
 	id := "2026-FR-" + sfx
 	queue := "api-freeze-" + sfx
-	held := heldFreeze{BatchSteps: activities.BatchSteps{Service: batch.NewService(db), DB: db},
+	held := heldFreeze{BatchSteps: activities.BatchSteps{Service: batch.NewService(db)},
 		frozen: make(chan struct{}), release: make(chan struct{})}
 	w := worker.New(tc, queue, worker.Options{})
 	w.RegisterWorkflow(workflows.BatchWorkflow)

@@ -19,6 +19,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/config"
 	"github.com/spotcheck-gov/spotcheck/internal/digest"
+	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
 	"github.com/spotcheck-gov/spotcheck/internal/notify"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
@@ -48,13 +49,13 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	calendars := workday.NewStore(db)
 	batches := batch.NewService(db)
 	w.RegisterActivity(&activities.Deadlines{Calendars: calendars})
-	w.RegisterActivity(&activities.Tasks{DB: db, Calendars: calendars})
+	w.RegisterActivity(&activities.Tasks{Store: inspection.NewStore(db), Calendars: calendars})
 	w.RegisterActivity(&activities.AuditHeads{DB: db})
 	matcher := staffing.NewService(db)
 	w.RegisterActivity(&activities.Matching{Matcher: matcher, Replacer: matcher, Teams: matcher})
 	w.RegisterActivity(&activities.Progress{Reader: stats.NewService(db)})
 	w.RegisterActivity(&activities.Batches{
-		Steps: activities.BatchSteps{Service: batches, DB: db},
+		Steps: activities.BatchSteps{Service: batches},
 		Closing: &archive.Closer{DB: db, Population: func(ctx context.Context, id string, w *bytes.Buffer) error {
 			return batches.WritePopulation(ctx, id, w)
 		}},

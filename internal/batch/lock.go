@@ -112,3 +112,36 @@ func transition(ctx context.Context, tx *sqlx.Tx, id string, from, to State, set
 	_, err = audit.Append(ctx, tx, audit.Entry{Actor: "workflow:batch/" + id, Action: "draw." + string(to), Entity: "batch", EntityID: id, Payload: after})
 	return err
 }
+
+// CountyList is one county's drawn objects, in drawn order.
+type CountyList struct {
+	County  string
+	Objects []string
+}
+
+// DrawnByCounty lists the locked batch id's drawn objects by county, each
+// county's in drawn order. An object without a county (its region left the
+// directory) is an error: it could not be assigned.
+func (s *Service) DrawnByCounty(ctx context.Context, id string) ([]CountyList, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT coalesce(county_code, ''), object_key FROM batch_objects
+		WHERE batch_id = $1 ORDER BY county_code, position`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read the counties of batch %s: %w", id, err)
+	}
+	defer rows.Close()
+	var lists []CountyList
+	for rows.Next() {
+		var county, key string
+		if err := rows.Scan(&county, &key); err != nil {
+			return nil, fmt.Errorf("read the counties of batch %s: %w", id, err)
+		}
+		if county == "" {
+			return nil, fmt.Errorf("object %s of batch %s has no county: its region left the directory", key, id)
+		}
+		if len(lists) == 0 || lists[len(lists)-1].County != county {
+			lists = append(lists, CountyList{County: county})
+		}
+		lists[len(lists)-1].Objects = append(lists[len(lists)-1].Objects, key)
+	}
+	return lists, rows.Err()
+}
