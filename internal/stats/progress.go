@@ -45,25 +45,28 @@ type CountyProgress struct {
 func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Progress, error) {
 	p := Progress{BatchID: batchID, Counties: []CountyProgress{}}
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT b.state, c.county_code, c.what, c.n
+		SELECT b.state, c.county_code, r.name, c.what, c.n
 		FROM batches b LEFT JOIN progress_counters c
 		  ON c.batch_id = b.id AND ($2 = '' OR c.county_code = $2) AND c.n <> 0 AND c.what NOT LIKE 'ledger:%' AND c.what NOT LIKE 'tasks:%'
+		LEFT JOIN regions r ON r.code = c.county_code
 		WHERE b.id = $1`, batchID, onlyCounty)
 	if err != nil {
 		return p, fmt.Errorf("progress of %s: %w", batchID, err)
 	}
 	defer rows.Close()
 	var counts []count
+	names := map[string]string{}
 	found := false
 	for rows.Next() {
-		var county, what sql.NullString
+		var county, name, what sql.NullString
 		var n sql.NullInt64
-		if err := rows.Scan(&p.State, &county, &what, &n); err != nil {
+		if err := rows.Scan(&p.State, &county, &name, &what, &n); err != nil {
 			return p, fmt.Errorf("progress of %s: %w", batchID, err)
 		}
 		found = true
 		if what.Valid {
 			counts = append(counts, count{county.String, what.String, int(n.Int64)})
+			names[county.String] = name.String
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -76,10 +79,6 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 	p.Phase = BatchPhase(p.State)
 	p.Total.Phase, p.Total.Done = p.Phase, p.Phase == "archived"
 	p.Total.CountyName = "合计"
-	names, err := s.regionNames(ctx)
-	if err != nil {
-		return p, fmt.Errorf("progress of %s: %w", batchID, err)
-	}
 	for i := range p.Counties {
 		p.Counties[i].CountyName = names[p.Counties[i].County]
 	}
@@ -292,20 +291,4 @@ func (s *Service) Lapses(ctx context.Context, f LedgerFilter, afterID int64, lim
 		list[i].DutyName = inspection.DutyNames[list[i].Duty]
 	}
 	return list, nil
-}
-
-// regionNames maps every region code to its name (a few dozen rows).
-func (s *Service) regionNames(ctx context.Context) (map[string]string, error) {
-	var rows []struct {
-		Code string `db:"code"`
-		Name string `db:"name"`
-	}
-	if err := s.db.SelectContext(ctx, &rows, `SELECT code, name FROM regions`); err != nil {
-		return nil, fmt.Errorf("region names: %w", err)
-	}
-	names := make(map[string]string, len(rows))
-	for _, r := range rows {
-		names[r.Code] = r.Name
-	}
-	return names, nil
 }
