@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 
 	_ "github.com/lib/pq"
@@ -89,5 +90,75 @@ func TestCheckItemVersionsAreHistory(t *testing.T) {
 	}
 	if _, err := db.Exec(`UPDATE check_items SET name = '改名' WHERE code = 'ZR-99'`); err == nil {
 		t.Error("an old version was rewritten")
+	}
+}
+
+// A publication keeps what the public reads of it (00106): taken when the
+// row is written, and for rows published before the migration, by the
+// migration itself.
+func TestPublicationSnapshot(t *testing.T) {
+	db, err := sql.Open("postgres", testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO check_items (code, version, name, object_kind, methods, class, default_ratio, effective_from, published, authority)
+		 VALUES ('SNAP-01', 1, '快照事项', 'enterprise', '{on_site}', 'general', '0.05', '2025-01-01', true, '嘉兴市自然资源和规划局')`,
+		`INSERT INTO objects (key, kind, name, region_code) VALUES ('SNAP-K1', 'enterprise', '快照企业', '330402'), ('SNAP-K2', 'enterprise', '后来企业', '330411')`,
+		`INSERT INTO batches (id, state, rules, request_digest, commitment, committed_at, created_by)
+		 VALUES ('snap', 'committed', '{}', 'x', repeat('a', 64), now(), 'test')`,
+		`INSERT INTO batch_items (batch_id, position, item_code, item_version) VALUES ('snap', 0, 'SNAP-01', 1)`,
+		`INSERT INTO batch_objects (batch_id, position, object_key, stratum, item_codes, region_code, county_code)
+		 VALUES ('snap', 1, 'SNAP-K1', 's', '{SNAP-01}', '330402', '330402'), ('snap', 2, 'SNAP-K2', 's', '{SNAP-01}', '330411', '330411')`,
+		`INSERT INTO tasks (batch_id, object_key, county_code, stage, inspectors, inspected_on, overdue)
+		 VALUES ('snap', 'SNAP-K1', '330402', 'published', '{}', '2026-03-10', '{}'), ('snap', 'SNAP-K2', '330411', 'published', '{}', '2026-03-11', '{}')`,
+		`INSERT INTO results (batch_id, object_key, revision, result_code, method, problems_found, entered_by, entered_at) VALUES
+		 ('snap', 'SNAP-K1', 1, 'no_problem', 'on_site', false, 'x', now()), ('snap', 'SNAP-K1', 2, 'corrected', 'on_site', true, 'x', now()),
+		 ('snap', 'SNAP-K2', 1, 'no_problem', 'on_site', false, 'x', now())`,
+		`INSERT INTO publications (batch_id, object_key, published_at) VALUES ('snap', 'SNAP-K1', now())`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	// SNAP-K1 was published before 00106: roll it back and apply it again.
+	if err := migrations.Down(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO publications (batch_id, object_key, published_at) VALUES ('snap', 'SNAP-K2', now())`); err != nil {
+		t.Fatal(err)
+	}
+	// What is published stays as published: a later rename is not in it.
+	if _, err := db.Exec(`UPDATE objects SET name = '改名企业' WHERE key = 'SNAP-K1'`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT object_key || '|' || county_code || '|' || county_name || '|' || object_name || '|' || array_to_string(item_names, ',') || '|' ||
+		array_to_string(item_codes, ',') || '|' || authorities || '|' || result_code || '|' || inspected_on FROM publications ORDER BY object_key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"SNAP-K1|330402|南湖区|快照企业|SNAP-01 快照事项|SNAP-01|嘉兴市自然资源和规划局|corrected|2026-03-10",
+		"SNAP-K2|330411|秀洲区|后来企业|SNAP-01 快照事项|SNAP-01|嘉兴市自然资源和规划局|no_problem|2026-03-11",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("snapshots:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

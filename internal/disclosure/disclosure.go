@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -19,6 +18,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/internal/batch"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
+	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 	"github.com/spotcheck-gov/spotcheck/internal/plan"
 	"github.com/spotcheck-gov/spotcheck/internal/uscc"
 )
@@ -32,7 +32,7 @@ var China = time.FixedZone("CST", 8*3600)
 // Store reads the public record from PostgreSQL.
 type Store struct {
 	db      *sqlx.DB
-	stmts   sync.Map // query text -> *sqlx.Stmt
+	stmts   *pgtx.Statements
 	batches *batch.Service
 	plans   *plan.Service
 	closer  *archive.Closer
@@ -40,7 +40,7 @@ type Store struct {
 
 // New returns the store over db.
 func New(db *sqlx.DB) *Store {
-	return &Store{db: db, batches: batch.NewService(db), plans: plan.NewService(db), closer: &archive.Closer{DB: db}}
+	return &Store{db: db, stmts: pgtx.NewStatements(db), batches: batch.NewService(db), plans: plan.NewService(db), closer: &archive.Closer{DB: db}}
 }
 
 // Item is a published version of a check item as the public sees it.
@@ -228,9 +228,9 @@ func (s *Store) Results(ctx context.Context, q ResultQuery) ([]Result, bool, err
 		cond string
 		v    string
 	}{
-		{"p.batch_id = ?", q.Batch}, {"t.county_code = ?", q.County}, {"(o.name ILIKE ? OR p.object_key ILIKE ?)", like},
-		{"p.object_key = ?", key}, {"?::text = ANY (it.codes)", q.Item}, {"?::text = ANY (it.departments)", q.Department},
-		{"r.result_code = ?", q.Result},
+		{"p.batch_id = ?", q.Batch}, {"p.county_code = ?", q.County}, {"(p.object_name ILIKE ? OR p.object_key ILIKE ?)", like},
+		{"p.object_key = ?", key}, {"?::text = ANY (p.item_codes)", q.Item}, {"?::text = ANY (p.item_departments)", q.Department},
+		{"p.result_code = ?", q.Result},
 	} {
 		if f.v != "" {
 			add(f.cond, f.v)
@@ -245,7 +245,7 @@ func (s *Store) Results(ctx context.Context, q ResultQuery) ([]Result, bool, err
 		cond = "WHERE " + strings.Join(where, " AND ")
 	}
 	args = append(args, q.Limit+1)
-	stmt, err := s.prepared(ctx, resultsQuery+cond+fmt.Sprintf(" ORDER BY p.batch_id, p.object_key LIMIT $%d", len(args)))
+	stmt, err := s.stmts.Prepared(ctx, resultsQuery+cond+fmt.Sprintf(" ORDER BY p.batch_id, p.object_key LIMIT $%d", len(args)))
 	if err != nil {
 		return nil, false, err
 	}
@@ -274,42 +274,13 @@ func (s *Store) Results(ctx context.Context, q ResultQuery) ([]Result, bool, err
 	return out, false, nil
 }
 
+// resultsQuery reads the publications' own snapshot (migration 00106): one
+// table in key order, no lookup per row.
 const resultsQuery = `
-	SELECT p.batch_id, p.object_key, coalesce(o.name, ''), t.county_code, coalesce(rg.name, ''),
-	       coalesce(it.names, '{}'), coalesce(r.result_code, ''), coalesce(t.inspected_on::text, ''),
-	       (p.published_at AT TIME ZONE 'Asia/Shanghai')::date::text, coalesce(it.authorities, '')
+	SELECT p.batch_id, p.object_key, p.object_name, p.county_code, p.county_name, p.item_names, p.result_code,
+	       p.inspected_on, (p.published_at AT TIME ZONE 'Asia/Shanghai')::date::text, p.authorities
 	FROM publications p
-	JOIN tasks t ON t.batch_id = p.batch_id AND t.object_key = p.object_key
-	LEFT JOIN objects o ON o.key = p.object_key
-	LEFT JOIN regions rg ON rg.code = t.county_code
-	LEFT JOIN LATERAL (SELECT result_code FROM results r WHERE r.batch_id = p.batch_id AND r.object_key = p.object_key
-	                   ORDER BY revision DESC LIMIT 1) r ON true
-	LEFT JOIN LATERAL (SELECT array_agg(ci.code || ' ' || ci.name ORDER BY bi.position) AS names,
-	                          string_agg(DISTINCT ci.authority, '；') AS authorities,
-	                          array_agg(ci.code) AS codes, array_agg(coalesce(ci.department_code, '')) AS departments
-	                   FROM batch_objects bo
-	                   JOIN batch_items bi ON bi.batch_id = bo.batch_id AND bi.item_code = ANY (bo.item_codes)
-	                   JOIN check_items ci ON ci.code = bi.item_code AND ci.version = bi.item_version
-	                   WHERE bo.batch_id = p.batch_id AND bo.object_key = p.object_key) it ON true
 	`
-
-// prepared returns the prepared statement of query, preparing it on first
-// use. The queries are few: the filters, and one shape of the results
-// query per combination of filters.
-func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	if st, ok := s.stmts.Load(query); ok {
-		return st.(*sqlx.Stmt), nil
-	}
-	st, err := s.db.PreparexContext(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("prepare a query of the public record: %w", err)
-	}
-	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
-		st.Close()
-		return prev.(*sqlx.Stmt), nil
-	}
-	return st, nil
-}
 
 // PublishedIn counts the results published in year (China time).
 func (s *Store) PublishedIn(ctx context.Context, year int) (int, error) {
@@ -358,7 +329,7 @@ func (s *Store) ResultFilters(ctx context.Context, thisYear int) (Filters, error
 	}
 	// One round trip: the results page reads them on every request.
 	var rows []struct{ List, Code, Name string }
-	stmt, err := s.prepared(ctx, filtersQuery)
+	stmt, err := s.stmts.Prepared(ctx, filtersQuery)
 	if err == nil {
 		err = stmt.SelectContext(ctx, &rows)
 	}
