@@ -17,6 +17,7 @@ import (
 
 	"github.com/spotcheck-gov/spotcheck/internal/audit"
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 )
 
 // TokenPrefix starts every API key, so that keys are recognisable (and
@@ -254,13 +255,21 @@ func tokenHash(token string) []byte {
 	return h[:]
 }
 
-// keyPrincipal authenticates an API key.
-func keyPrincipal(ctx context.Context, q sqlx.QueryerContext, token string, now time.Time) (Principal, error) {
+// keyQuery finds an API key by its token's hash.
+const keyQuery = `SELECT ` + keyColumns + ` FROM api_keys WHERE token_hash = $1`
+
+// keyPrincipal authenticates an API key; stmts prepares its lookup once,
+// as every request with an API key makes it.
+func keyPrincipal(ctx context.Context, stmts *pgtx.Statements, token string, now time.Time) (Principal, error) {
 	if !tokenShape.MatchString(token) {
 		return Principal{}, fault.New(fault.Unauthorized, "the API key is malformed: it should be sc_ followed by 43 characters")
 	}
+	stmt, err := stmts.Prepared(ctx, keyQuery)
+	if err != nil {
+		return Principal{}, fmt.Errorf("look up API key: %w", err)
+	}
 	var k Key
-	err := sqlx.GetContext(ctx, q, &k, `SELECT `+keyColumns+` FROM api_keys WHERE token_hash = $1`, tokenHash(token))
+	err = stmt.GetContext(ctx, &k, tokenHash(token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, fault.New(fault.Unauthorized, "the API key is not known to this server")
 	}

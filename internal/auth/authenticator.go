@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/spotcheck-gov/spotcheck/internal/fault"
+	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 )
 
 // scopeTTL is how long a single sign-on scope lookup (county, department,
@@ -19,9 +20,10 @@ const scopeTTL = 5 * time.Minute
 // against the database on every request, so revocation is immediate) and,
 // when configured, single sign-on JWTs.
 type Authenticator struct {
-	db  *sqlx.DB
-	jwt *JWTVerifier
-	now func() time.Time
+	db    *sqlx.DB
+	stmts *pgtx.Statements
+	jwt   *JWTVerifier
+	now   func() time.Time
 	// sessions, when set, authenticates the console's session tokens.
 	sessions *Sessions
 
@@ -37,7 +39,7 @@ type scopeEntry struct {
 
 // NewAuthenticator authenticates against db; jwt nil means API keys only.
 func NewAuthenticator(db *sqlx.DB, jwt *JWTVerifier) *Authenticator {
-	return &Authenticator{db: db, jwt: jwt, now: time.Now, scopes: map[string]scopeEntry{}}
+	return &Authenticator{db: db, stmts: pgtx.NewStatements(db), jwt: jwt, now: time.Now, scopes: map[string]scopeEntry{}}
 }
 
 // WithSessions makes a also accept the session tokens of sessions (the
@@ -58,7 +60,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Princip
 	case token == "":
 		return Principal{}, fault.New(fault.Unauthorized, "send a bearer token: Authorization: Bearer <API key or single sign-on token>")
 	case strings.HasPrefix(token, TokenPrefix):
-		return keyPrincipal(ctx, a.db, token, a.now())
+		return keyPrincipal(ctx, a.stmts, token, a.now())
 	case strings.HasPrefix(token, SessionPrefix):
 		if a.sessions == nil {
 			return Principal{}, fault.New(fault.Unauthorized, "sessions are not enabled on this server: use an API key")

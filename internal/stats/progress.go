@@ -44,12 +44,11 @@ type CountyProgress struct {
 // fault.NotFound.
 func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Progress, error) {
 	p := Progress{BatchID: batchID, Counties: []CountyProgress{}}
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT b.state, c.county_code, r.name, c.what, c.n
-		FROM batches b LEFT JOIN progress_counters c
-		  ON c.batch_id = b.id AND ($2 = '' OR c.county_code = $2) AND c.n <> 0 AND c.what NOT LIKE 'ledger:%' AND c.what NOT LIKE 'tasks:%'
-		LEFT JOIN regions r ON r.code = c.county_code
-		WHERE b.id = $1`, batchID, onlyCounty)
+	stmt, err := s.stmts.Prepared(ctx, progressQuery)
+	if err != nil {
+		return p, fmt.Errorf("progress of %s: %w", batchID, err)
+	}
+	rows, err := stmt.QueryContext(ctx, batchID, onlyCounty)
 	if err != nil {
 		return p, fmt.Errorf("progress of %s: %w", batchID, err)
 	}
@@ -84,6 +83,15 @@ func (s *Service) Progress(ctx context.Context, batchID, onlyCounty string) (Pro
 	}
 	return p, nil
 }
+
+// progressQuery reads a batch's state and the counters of one county ($2)
+// or all (”), with the counties' names.
+const progressQuery = `
+	SELECT b.state, c.county_code, r.name, c.what, c.n
+	FROM batches b LEFT JOIN progress_counters c
+	  ON c.batch_id = b.id AND ($2 = '' OR c.county_code = $2) AND c.n <> 0 AND c.what NOT LIKE 'ledger:%' AND c.what NOT LIKE 'tasks:%'
+	LEFT JOIN regions r ON r.code = c.county_code
+	WHERE b.id = $1`
 
 // recountQuery counts a batch's progress from the rows themselves, as the
 // counters must: (county, stage or "overdue:"+duty or "tasks:overdue" or

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/spotcheck-gov/spotcheck/internal/pgtx"
 )
 
 // Figures are one unit's year.
@@ -90,10 +91,14 @@ type Report struct {
 }
 
 // Service computes reports.
-type Service struct{ db *sqlx.DB }
+type Service struct {
+	db *sqlx.DB
+	// stmts holds the progress read, prepared once: it is the hot path.
+	stmts *pgtx.Statements
+}
 
 // NewService returns a Service on db.
-func NewService(db *sqlx.DB) *Service { return &Service{db: db} }
+func NewService(db *sqlx.DB) *Service { return &Service{db: db, stmts: pgtx.NewStatements(db)} }
 
 // scoped is the year's tasks with their unit: one CTE every figure reads.
 const scoped = `
