@@ -85,6 +85,12 @@ func TestCountersEqualARecount(t *testing.T) {
 		SELECT batch_id, object_key, county_code, 'result_entry', '2026-01-05', now() FROM tasks WHERE batch_id = $1 AND cardinality(overdue) > 0`, id)
 	step("a ledger entry removed", `DELETE FROM accountability WHERE id = (SELECT min(id) FROM accountability WHERE batch_id = $1)`, id)
 	step("set-asides removed", `DELETE FROM tasks WHERE batch_id = $1 AND stage = 'set_aside'`, id)
+	// Drawn objects written while the batch has tasks are joined to them
+	// (without tasks every object counts as awaiting its match, 00107).
+	step("a task ahead of its object", `INSERT INTO tasks (batch_id, object_key, county_code, stage, seq) VALUES ($1, $1 || '-K999', '330402', 'inspected', 2)`, id)
+	step("its object listed", `INSERT INTO batch_objects (batch_id, position, object_key, stratum, item_codes, region_code, county_code)
+		VALUES ($1, 999, $1 || '-K999', 's', '{ZR-01}', '330402', '330402')`, id)
+	step("counties moved while tasked", `UPDATE batch_objects SET county_code = '330411' WHERE batch_id = $1 AND position IN (1, 2, 999)`, id)
 
 	p, err = s.Progress(ctx, id, "330411")
 	if err != nil {
