@@ -89,8 +89,16 @@ func (s *Service) Freeze(ctx context.Context, id string) (Batch, error) {
 		// not: the database stores while this goroutine hashes.
 		storing := make(chan error, 1)
 		go func() { storing <- writePopulation(ctx, tx, id, p) }()
+		// The runs are merged straight into the hash: the population in
+		// key order is never held whole.
 		var cw countingWriter
-		hash, err := draw.WritePopulation(&cw, mergeRuns(p.runs, p.size))
+		pw := draw.NewPopulationWriter(&cw)
+		hash, err := "", mergeEach(p.runs, func(key, label string) error {
+			return pw.Add(draw.Entry{ObjectKey: key, Stratum: label})
+		})
+		if err == nil {
+			hash, err = pw.Sum()
+		}
 		if err := <-storing; err != nil {
 			return err
 		}

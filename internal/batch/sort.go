@@ -25,12 +25,23 @@ func concatRuns(runs []run, total int) []draw.Entry {
 }
 
 // mergeInto merges the runs into out, which has room for all their keys.
-// It is a tournament of losers (Knuth, TAOCP 5.4.1): one comparison per
-// level of a tree over the runs for each entry.
 func mergeInto(out []draw.Entry, runs []run) {
+	j := 0
+	mergeEach(runs, func(key, label string) error {
+		out[j] = draw.Entry{ObjectKey: key, Stratum: label}
+		j++
+		return nil
+	})
+}
+
+// mergeEach calls f with each key of the runs, each run sorted, in sorted
+// order, and the label of its run; it stops at f's first error. It is a
+// tournament of losers (Knuth, TAOCP 5.4.1): one comparison per level of a
+// tree over the runs for each key.
+func mergeEach(runs []run, f func(key, label string) error) error {
 	k := len(runs)
 	if k == 0 {
-		return
+		return nil
 	}
 	// head[i] is run i's next key; an exhausted run's is exhausted,
 	// which sorts after every key: keys are UTF-8, where 0xFF never
@@ -38,11 +49,13 @@ func mergeInto(out []draw.Entry, runs []run) {
 	const exhausted = "\xff"
 	head := make([]string, k)
 	pos := make([]int, k)
+	total := 0
 	for i, r := range runs {
 		head[i] = exhausted
 		if len(r.keys) > 0 {
 			head[i] = r.keys[0]
 		}
+		total += len(r.keys)
 	}
 	// Leaves k..2k-1 are the runs; inner node n (1 ≤ n < k), with
 	// children 2n and 2n+1, holds the loser of the match played there.
@@ -63,9 +76,11 @@ func mergeInto(out []draw.Entry, runs []run) {
 	if k > 1 {
 		winner = play(1)
 	}
-	for j := range out {
+	for range total {
 		r := &runs[winner]
-		out[j] = draw.Entry{ObjectKey: head[winner], Stratum: r.label}
+		if err := f(head[winner], r.label); err != nil {
+			return err
+		}
 		pos[winner]++
 		if pos[winner] < len(r.keys) {
 			head[winner] = r.keys[pos[winner]]
@@ -80,4 +95,5 @@ func mergeInto(out []draw.Entry, runs []run) {
 		}
 		winner = w
 	}
+	return nil
 }

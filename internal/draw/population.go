@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"strconv"
@@ -59,18 +60,71 @@ func WritePopulation(w io.Writer, population []Entry) (string, error) {
 		}
 	}
 
-	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 64<<10)
+	pw := NewPopulationWriter(w)
 	for _, e := range sorted {
-		bw.WriteString(e.ObjectKey)
-		bw.WriteByte('\t')
-		bw.WriteString(e.Stratum)
-		bw.WriteByte('\n')
+		pw.line(e)
 	}
-	if err := bw.Flush(); err != nil {
+	return pw.Sum()
+}
+
+// A PopulationWriter writes the canonical form of a population that
+// arrives entry by entry, already sorted, as [WritePopulation] writes it,
+// without holding the population in memory: a freeze merges its sorted
+// runs straight into it. Unlike WritePopulation it has written the entries
+// before a bad one, which Add refuses with the error WritePopulation would
+// give, numbered by its place in the sorted order.
+type PopulationWriter struct {
+	bw      *bufio.Writer
+	h       hash.Hash
+	n       int
+	prev    string
+	checked map[string]bool // labels, few and repeated: checked once
+}
+
+// NewPopulationWriter returns a writer of the canonical form to w.
+func NewPopulationWriter(w io.Writer) *PopulationWriter {
+	h := sha256.New()
+	return &PopulationWriter{bw: bufio.NewWriterSize(io.MultiWriter(w, h), 64<<10), h: h, checked: map[string]bool{}}
+}
+
+// Add checks e and writes its line; its key must sort after the last one.
+func (p *PopulationWriter) Add(e Entry) error {
+	if fe := checkKey(p.n, e.ObjectKey); fe != nil {
+		return fmt.Errorf("draw: writing population: %w", fe)
+	}
+	if !p.checked[e.Stratum] {
+		if fe := checkLabel(p.n, e.Stratum); fe != nil {
+			return fmt.Errorf("draw: writing population: %w", fe)
+		}
+		p.checked[e.Stratum] = true
+	}
+	if p.n > 0 && e.ObjectKey <= p.prev {
+		if e.ObjectKey == p.prev {
+			return fmt.Errorf("draw: writing population: %w", duplicateError(p.n-1, p.n, e.ObjectKey))
+		}
+		return fmt.Errorf("draw: writing population: %w", &FieldError{Field: "population[" + strconv.Itoa(p.n) + "].object_key",
+			Problem: fmt.Sprintf("%q sorts before %q, the key before it", e.ObjectKey, p.prev)})
+	}
+	p.line(e)
+	return nil
+}
+
+// line writes e's line unchecked.
+func (p *PopulationWriter) line(e Entry) {
+	p.bw.WriteString(e.ObjectKey)
+	p.bw.WriteByte('\t')
+	p.bw.WriteString(e.Stratum)
+	p.bw.WriteByte('\n')
+	p.prev = e.ObjectKey
+	p.n++
+}
+
+// Sum flushes what is written and returns population_hash.
+func (p *PopulationWriter) Sum() (string, error) {
+	if err := p.bw.Flush(); err != nil {
 		return "", fmt.Errorf("draw: writing population: %w", err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(p.h.Sum(nil)), nil
 }
 
 func compareKeys(a, b Entry) int {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -105,5 +106,47 @@ func TestParsePopulationRejects(t *testing.T) {
 	}
 	if p, err := ParsePopulation(strings.NewReader("")); err != nil || len(p) != 0 {
 		t.Errorf("ParsePopulation(\"\") = %v, %v; want an empty population", p, err)
+	}
+}
+
+// The streaming writer writes and hashes what WritePopulation does, and
+// refuses what it refuses, once the population is in key order.
+func TestPopulationWriter(t *testing.T) {
+	sorted := []Entry{{"B", "s1"}, {"a", "s1"}, {"ab", "区域=330402"}, {"b", "s2"}}
+	var want bytes.Buffer
+	wantHash, err := WritePopulation(&want, sorted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	pw := NewPopulationWriter(&got)
+	for _, e := range sorted {
+		if err := pw.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, err := pw.Sum(); err != nil || h != wantHash || got.String() != want.String() {
+		t.Errorf("streamed %q, hash %s, %v; want %q, %s", got.String(), h, err, want.String(), wantHash)
+	}
+	for _, tt := range []struct {
+		entries []Entry
+		want    string
+	}{
+		{[]Entry{{"a", "s"}, {"a", "s"}}, `population[1].object_key: "a" is also population[0]'s key`},
+		{[]Entry{{"b", "s"}, {"a", "s"}}, `population[1].object_key: "a" sorts before "b", the key before it`},
+		{[]Entry{{"a", "s"}, {"b\tc", "s"}}, "population[1].object_key: contains a TAB at byte 1"},
+		{[]Entry{{"a", "s"}, {"b", ""}}, "population[1].stratum: is empty"},
+		{[]Entry{{"", "s"}}, "population[0].object_key: is empty"},
+	} {
+		pw := NewPopulationWriter(io.Discard)
+		var err error
+		for _, e := range tt.entries {
+			if err = pw.Add(e); err != nil {
+				break
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Add(%q) = %v, want %s", tt.entries, err, tt.want)
+		}
 	}
 }
