@@ -93,7 +93,8 @@ func (s *Service) Freeze(ctx context.Context, id string) (Batch, error) {
 		// key order is never held whole.
 		var cw countingWriter
 		pw := draw.NewPopulationWriter(&cw)
-		hash, err := "", mergeEach(p.runs, func(key, label string) error {
+		var hash string
+		err = mergeEach(p.runs, func(key, label string) error {
 			return pw.Add(draw.Entry{ObjectKey: key, Stratum: label})
 		})
 		if err == nil {
