@@ -26,6 +26,8 @@ type (
 	Lapse           = inspection.Lapse
 	Resolution      = inspection.Resolution
 	ExtensionRecord = inspection.ExtensionRecord
+	PageAssignment  = inspection.PageAssignment
+	PageLapse       = inspection.PageLapse
 )
 
 // Record upserts the task row; a write older than the stored one is
@@ -58,6 +60,18 @@ func (t *Tasks) Publish(ctx context.Context, in PublishInput) error { return t.S
 // OpenAccountability writes the ledger entry for a missed deadline.
 func (t *Tasks) OpenAccountability(ctx context.Context, l Lapse) error {
 	return t.Store.OpenLapse(ctx, l)
+}
+
+// AssignPage assigns a page of objects to their teams, with the batch's
+// inspection deadline, in one write.
+func (t *Tasks) AssignPage(ctx context.Context, a PageAssignment) error {
+	return t.Store.AssignPage(ctx, a)
+}
+
+// OpenPageAccountability writes the ledger entries of a deadline missed by
+// objects of a page nobody has reported on, and flags their tasks.
+func (t *Tasks) OpenPageAccountability(ctx context.Context, l PageLapse) error {
+	return t.Store.OpenPageLapse(ctx, l)
 }
 
 // ResolveAccountability records how many working days late the duty was

@@ -124,3 +124,95 @@ func TestLedgerTakesEveryDuty(t *testing.T) {
 		t.Errorf("follow-up completion due %q, %v", stored, err)
 	}
 }
+
+// TestPageWritesAreSetBasedAndIdempotent: a partition assigns its page and
+// records a lapse of its unopened objects in one write each; a retry
+// changes nothing, and an object already opened (its row ahead) is left
+// alone.
+func TestPageWritesAreSetBasedAndIdempotent(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	tk := &Tasks{Store: inspection.NewStore(db)}
+	if _, err := db.Exec(`INSERT INTO batches (id, state, rules, request_digest, commitment, committed_at, created_by)
+		VALUES ('TK-P', 'committed', '{}', 'd', repeat('a', 64), now(), 'test')`); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"PK1", "PK2", "PK3"}
+	for _, k := range keys {
+		if _, err := db.Exec(`INSERT INTO objects (key, kind, name, region_code) VALUES ($1, 'project', '测试项目', '330402')`, k); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO tasks (batch_id, object_key, county_code, stage) VALUES ('TK-P', $1, '330402', 'awaiting_match')`, k); err != nil {
+			t.Fatal(err)
+		}
+		for pos, inspector := range []string{"I2", "I1"} {
+			if _, err := db.Exec(`INSERT INTO match_assignments (batch_id, object_key, inspector_key, round, county_code, position, assigned_by)
+				VALUES ('TK-P', $1, $2, 1, '330402', $3, 'test')`, k, inspector, pos); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// PK3 was opened and moved on by its own workflow.
+	if _, err := db.Exec(`UPDATE tasks SET stage = 'inspected', seq = 5 WHERE batch_id = 'TK-P' AND object_key = 'PK3'`); err != nil {
+		t.Fatal(err)
+	}
+	due := workday.Date{Year: 2026, Month: 3, Day: 20}
+	a := PageAssignment{BatchID: "TK-P", County: "330402", Keys: keys, Tracker: "batch/TK-P/county/330402/part/0", Seq: 1, InspectionDue: &due}
+	for range 2 {
+		if err := tk.AssignPage(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type row struct {
+		Key     string `db:"object_key"`
+		Stage   string `db:"stage"`
+		Team    string `db:"team"`
+		Due     string `db:"due"`
+		Seq     int    `db:"seq"`
+		Tracker string `db:"tracker"`
+		Overdue string `db:"overdue"`
+		Entries int    `db:"entries"`
+		Audited int    `db:"audited"`
+	}
+	read := func() []row {
+		t.Helper()
+		var rows []row
+		if err := db.Select(&rows, `SELECT t.object_key, t.stage, array_to_string(t.inspectors, ',') AS team, coalesce(t.inspection_due::text, '') AS due,
+				t.seq, coalesce(t.tracker, '') AS tracker, array_to_string(t.overdue, ',') AS overdue,
+				(SELECT count(*) FROM accountability a WHERE a.batch_id = t.batch_id AND a.object_key = t.object_key) AS entries,
+				(SELECT count(*) FROM audit_log l WHERE l.entity_id = t.batch_id || '/' || t.object_key AND l.action = 'accountability.open') AS audited
+			FROM tasks t WHERE t.batch_id = 'TK-P' ORDER BY t.object_key`); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	got := read()
+	for _, r := range got[:2] {
+		if r.Stage != "assigned" || r.Team != "I2,I1" || r.Due != "2026-03-20" || r.Seq != 1 || r.Tracker != a.Tracker {
+			t.Errorf("assigned %+v, want assigned to I2,I1 (match order), due 2026-03-20, seq 1, tracked by the page", r)
+		}
+	}
+	if got[2].Stage != "inspected" || got[2].Seq != 5 || got[2].Tracker != "" {
+		t.Errorf("the opened object was overwritten: %+v", got[2])
+	}
+	tracker, err := tk.Store.Tracker(ctx, "TK-P", "PK1")
+	if err != nil || tracker != a.Tracker {
+		t.Errorf("Tracker(PK1) = %q, %v", tracker, err)
+	}
+
+	l := PageLapse{BatchID: "TK-P", County: "330402", Keys: keys[:2], Duty: "inspection", Due: due, Seq: 2, At: time.Date(2026, 3, 20, 16, 0, 0, 0, time.UTC)}
+	for range 2 {
+		if err := tk.OpenPageAccountability(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = read()
+	for _, r := range got[:2] {
+		if r.Overdue != "inspection" || r.Seq != 2 || r.Entries != 1 || r.Audited != 1 {
+			t.Errorf("after the lapse (sent twice): %+v, want overdue inspection, seq 2, one ledger entry audited once", r)
+		}
+	}
+	if got[2].Entries != 0 || got[2].Overdue != "" {
+		t.Errorf("the opened object was lapsed by its page: %+v", got[2])
+	}
+}

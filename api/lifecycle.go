@@ -70,14 +70,43 @@ func (s *Server) lifecycleRoutes(v1, pub *gin.RouterGroup) {
 func (s *Server) update(c *gin.Context, workflowID, name string, arg, result any) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 30*time.Second)
 	defer cancel()
+	return temporalFault(s.sendUpdate(ctx, workflowID, c.GetHeader("Idempotency-Key"), name, arg, result), workflowID)
+}
+
+// updateObject sends an entry to a drawn object's workflow. An object
+// nobody has reported on yet has no workflow of its own: the partition
+// that tracks it (its task's tracker) opens it first.
+func (s *Server) updateObject(c *gin.Context, batchID, key, name string, arg, result any) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 30*time.Second)
+	defer cancel()
+	id := workflows.ObjectWorkflowID(batchID, key)
+	err := s.sendUpdate(ctx, id, c.GetHeader("Idempotency-Key"), name, arg, result)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		tracker, terr := s.inspections().Tracker(ctx, batchID, key)
+		if terr != nil {
+			return terr
+		}
+		if tracker != "" {
+			if err = s.sendUpdate(ctx, tracker, "", workflows.UpdateOpen, key, nil); err == nil {
+				err = s.sendUpdate(ctx, id, c.GetHeader("Idempotency-Key"), name, arg, result)
+			}
+		}
+	}
+	return temporalFault(err, id)
+}
+
+// sendUpdate sends an Update and waits for its answer ("" lets Temporal
+// name it).
+func (s *Server) sendUpdate(ctx context.Context, workflowID, updateID, name string, arg, result any) error {
 	uh, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateID: c.GetHeader("Idempotency-Key"), UpdateName: name,
+		WorkflowID: workflowID, UpdateID: updateID, UpdateName: name,
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
 		err = uh.Get(ctx, result)
 	}
-	return temporalFault(err, workflowID)
+	return err
 }
 
 // temporalFault turns what Temporal answers into what the caller can act on.
@@ -291,7 +320,7 @@ func (h *lifecycleAPI) postReplacement(c *gin.Context) {
 	}
 	var res staffing.ReplaceResult
 	r := workflows.Replacement{InspectorKey: body.InspectorKey, Reason: body.Reason, By: actorFrom(principalOf(c))}
-	if err := h.s.update(c, workflows.ObjectWorkflowID(batchID, key), workflows.UpdateReplace, r, &res); err != nil {
+	if err := h.s.updateObject(c, batchID, key, workflows.UpdateReplace, r, &res); err != nil {
 		h.s.fail(c, err)
 		return
 	}
@@ -332,7 +361,7 @@ func (h *lifecycleAPI) taskUpdate(c *gin.Context, name string, arg, result any) 
 		h.s.fail(c, err)
 		return
 	}
-	if err := h.s.update(c, workflows.ObjectWorkflowID(batchID, key), name, arg, result); err != nil {
+	if err := h.s.updateObject(c, batchID, key, name, arg, result); err != nil {
 		h.s.fail(c, err)
 		return
 	}

@@ -189,7 +189,7 @@ func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 		}
 		for i, part := range parts {
 			child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-				WorkflowID:        fmt.Sprintf("%s/part/%d", CountyWorkflowID(in.BatchID, in.County), i),
+				WorkflowID:        lifecycle.PartitionWorkflowID(in.BatchID, in.County, i),
 				ParentClosePolicy: enums.PARENT_CLOSE_POLICY_ABANDON,
 			})
 			f := workflow.ExecuteChildWorkflow(child, PartitionWorkflow, part)
@@ -229,9 +229,14 @@ func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
-// PartitionWorkflow starts the tracking of a slice of a county's objects
-// and waits for them.
+// PartitionWorkflow tracks a page of a county's objects and waits for
+// them. Each object's workflow starts at its first report; until then the
+// partition watches their shared inspection deadline (pagerun.go).
+// Versioned: older partitions started every object at once.
 func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
+	if in.Objects == nil && workflow.GetVersion(ctx, "open-on-demand", workflow.DefaultVersion, 1) == 1 {
+		return newPageRun(ctx, in).run(ctx)
+	}
 	if in.Objects == nil {
 		objects, err := readPage(withIO(ctx), in)
 		if err != nil {
@@ -280,13 +285,20 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 		return err
 	}
 	// 检查: the inspection must be completed within the batch's period.
-	if in.InspectionPlan != nil {
+	switch {
+	case in.Opened != nil:
+		// Opened by its partition on the first report: the task row is
+		// written, and the deadline goes on as the partition watched it.
+		d := in.Opened.Inspection
+		o.duties[DutyInspection] = &d
+		o.seq, o.recorded = in.Opened.Seq, in.Opened.Seq
+	case in.InspectionPlan != nil:
 		// Planned by the partition: the task row is written once, assigned
 		// with its deadline.
 		o.duties[DutyInspection] = &duty{Name: DutyInspection, Plan: *in.InspectionPlan, RemindAt: in.Policy.ReminderTime,
 			Input: activities.PlanInput{Due: &in.InspectionEnd, ReminderOffsets: in.Policy.ReminderOffsets}}
 		o.move(ctx, inspection.Assigned)
-	} else {
+	default:
 		o.move(ctx, inspection.Assigned)
 		o.plan(ctx, DutyInspection, activities.PlanInput{Due: &in.InspectionEnd})
 	}

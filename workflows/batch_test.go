@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
@@ -176,6 +177,9 @@ type recorder struct {
 	resolved  []activities.Resolution
 	tasks     map[string]activities.TaskRecord
 	published []string
+	// trackers names the partition that tracks each unopened object.
+	trackers map[string]string
+	opened   map[string]bool
 }
 
 func (r *recorder) noticesOf(kind string) []notify.Notification {
@@ -207,7 +211,7 @@ func newHarness(t testing.TB, start time.Time, shares []activities.CountyShare) 
 	env.SetTestTimeout(time.Minute)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: BatchWorkflowID("B1")})
 	h := &harness{t: t, env: env, steps: &fakeSteps{shares: shares}, matcher: &fakeMatcher{shares: shares},
-		rec: &recorder{tasks: map[string]activities.TaskRecord{}}}
+		rec: &recorder{tasks: map[string]activities.TaskRecord{}, trackers: map[string]string{}, opened: map[string]bool{}}}
 	for _, w := range []any{BatchWorkflow, CountyWorkflow, PartitionWorkflow, ObjectWorkflow} {
 		env.RegisterWorkflow(w)
 	}
@@ -225,6 +229,30 @@ func newHarness(t testing.TB, start time.Time, shares []activities.CountyShare) 
 		defer rec.mu.Unlock()
 		if old, ok := rec.tasks[r.ObjectKey]; !ok || old.Seq < r.Seq {
 			rec.tasks[r.ObjectKey] = r
+		}
+		return nil
+	})
+	env.OnActivity(tasks.AssignPage, mock.Anything, mock.Anything).Return(func(_ context.Context, a activities.PageAssignment) error {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, k := range a.Keys {
+			if old, ok := rec.tasks[k]; !ok || old.Seq < a.Seq {
+				rec.tasks[k] = activities.TaskRecord{BatchID: a.BatchID, ObjectKey: k, County: a.County, Seq: a.Seq, Stage: inspection.Assigned,
+					Team: []string{"I1", "I2"}, InspectionDue: a.InspectionDue, UnscheduledYear: a.UnscheduledYear, Overdue: []string{}}
+			}
+			rec.trackers[k] = a.Tracker
+		}
+		return nil
+	})
+	env.OnActivity(tasks.OpenPageAccountability, mock.Anything, mock.Anything).Return(func(_ context.Context, l activities.PageLapse) error {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, k := range l.Keys {
+			rec.lapses = append(rec.lapses, activities.Lapse{BatchID: l.BatchID, ObjectKey: k, County: l.County, Duty: l.Duty, Due: l.Due, At: l.At})
+			if r := rec.tasks[k]; r.Seq < l.Seq {
+				r.Seq, r.Overdue = l.Seq, []string{l.Duty}
+				rec.tasks[k] = r
+			}
 		}
 		return nil
 	})
@@ -275,9 +303,36 @@ func (h *harness) nextID() string {
 	return fmt.Sprintf("u%d", h.updates)
 }
 
+// send delivers an update as the API does: an object nobody has reported
+// on yet is first opened by the partition that tracks it.
+func (h *harness) send(id, name string, cb *testsuite.TestUpdateCallback, arg any) error {
+	err := h.env.UpdateWorkflowByID(id, name, h.nextID(), cb, arg)
+	key, isObject := strings.CutPrefix(id, ObjectWorkflowID("B1", ""))
+	h.rec.mu.Lock()
+	tracker := h.rec.trackers[key]
+	h.rec.mu.Unlock()
+	var notFound *serviceerror.NotFound
+	if !isObject || tracker == "" || !errors.As(err, &notFound) {
+		return err
+	}
+	return h.env.UpdateWorkflowByID(tracker, UpdateOpen, h.nextID(), &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) { h.t.Errorf("open %s: %v", key, err) },
+		OnComplete: func(_ any, err error) {
+			if err != nil {
+				h.t.Errorf("open %s: %v", key, err)
+				return
+			}
+			if err := h.env.UpdateWorkflowByID(id, name, h.nextID(), cb, arg); err != nil {
+				h.t.Errorf("%s %s after opening it: %v", id, name, err)
+			}
+		},
+	}, key)
+}
+
 func (h *harness) update(id, name string, arg any) {
 	h.t.Helper()
-	err := h.env.UpdateWorkflowByID(id, name, h.nextID(), &testsuite.TestUpdateCallback{
+	err := h.send(id, name, &testsuite.TestUpdateCallback{
 		OnAccept: func() {},
 		OnReject: func(err error) { h.t.Errorf("%s %s rejected: %v", id, name, err) },
 		OnComplete: func(_ any, err error) {
@@ -293,7 +348,7 @@ func (h *harness) update(id, name string, arg any) {
 
 func (h *harness) rejected(id, name string, arg any, want string) {
 	h.t.Helper()
-	_ = h.env.UpdateWorkflowByID(id, name, h.nextID(), &testsuite.TestUpdateCallback{
+	_ = h.send(id, name, &testsuite.TestUpdateCallback{
 		OnAccept: func() { h.t.Errorf("%s %s accepted, want rejection %q", id, name, want) },
 		OnReject: func(err error) {
 			if !strings.Contains(err.Error(), want) {

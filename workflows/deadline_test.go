@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
+	"github.com/spotcheck-gov/spotcheck/internal/workday"
 )
 
 // oneObject is a batch of one object in Nanhu, matched and inspected on
@@ -504,5 +507,96 @@ func TestLedgerNamesEveryDuty(t *testing.T) {
 		if inspection.DutyNames[d] == "" {
 			t.Errorf("duty %s has no Chinese name", d)
 		}
+	}
+}
+
+// TestPageWatchesUnopenedObjects: a partition assigns its page in one
+// write and watches the inspection deadline for every object nobody has
+// reported on, with one reminder and one escalation for the page; an
+// object opened before the deadline watches its own, and one opened after
+// takes the page's lapse with it and resolves it.
+func TestPageWatchesUnopenedObjects(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1", "K2", "K3"}}})
+	h.at(start.Add(2*time.Hour), func() { h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}) })
+	inspect := map[string]time.Time{
+		"K1": time.Date(2026, 3, 12, 17, 0, 0, 0, china), // before the deadline of 3/20
+		"K2": time.Date(2026, 3, 24, 17, 0, 0, 0, china), // after it
+		"K3": time.Date(2026, 4, 2, 17, 0, 0, 0, china),
+	}
+	for k, at := range inspect {
+		id := ObjectWorkflowID("B1", k)
+		h.at(at, func() { h.update(id, UpdateInspected, Inspected{CompletedOn: workday.DateOf(at), By: inspector}) })
+		h.at(at.Add(time.Hour), func() {
+			h.update(id, UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", EnteredBy: inspector})
+		})
+		h.at(at.Add(2*time.Hour), func() { h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: officer}) })
+	}
+	snapshot := func() map[string]activities.TaskRecord {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		return maps.Clone(h.rec.tasks)
+	}
+	var assigned, lapsed map[string]activities.TaskRecord
+	h.at(time.Date(2026, 3, 3, 9, 0, 0, 0, china), func() { assigned = snapshot() })
+	h.at(time.Date(2026, 3, 23, 9, 0, 0, 0, china), func() { lapsed = snapshot() })
+	h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-03-20"), Policy: policy()})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	tracker := lifecycle.PartitionWorkflowID("B1", "330402", 0)
+	for _, k := range []string{"K1", "K2", "K3"} {
+		a := assigned[k]
+		if a.Stage != inspection.Assigned || a.Seq != 1 || a.InspectionDue == nil || *a.InspectionDue != day("2026-03-20") || h.rec.trackers[k] != tracker {
+			t.Errorf("%s after the match: %+v tracked by %q, want assigned (seq 1), due 2026-03-20, by %s", k, a, h.rec.trackers[k], tracker)
+		}
+	}
+	if l := lapsed["K2"]; l.Seq != 2 || !slices.Equal(l.Overdue, []string{DutyInspection}) || lapsed["K1"].Stage != inspection.Closed {
+		t.Errorf("on 3/23: K1 %+v, K2 %+v: want K1 closed and K2 overdue (seq 2)", lapsed["K1"], l)
+	}
+	var objects []string
+	for _, l := range h.rec.lapses {
+		if l.Duty != DutyInspection || l.Due != day("2026-03-20") {
+			t.Errorf("lapse %+v", l)
+		}
+		objects = append(objects, l.ObjectKey)
+	}
+	slices.Sort(objects)
+	if !slices.Equal(objects, []string{"K2", "K3"}) {
+		t.Errorf("inspection lapses of %v, want K2 and K3 (K1 was inspected in time)", objects)
+	}
+	resolved := map[string]workday.Date{}
+	for _, r := range h.rec.resolved {
+		resolved[r.ObjectKey] = r.On
+	}
+	if len(h.rec.resolved) != 2 || resolved["K2"] != day("2026-03-24") || resolved["K3"] != day("2026-04-02") {
+		t.Errorf("resolved = %+v", h.rec.resolved)
+	}
+	var pageReminders, objectReminders int
+	for _, n := range h.rec.noticesOf("reminder") {
+		switch {
+		case strings.HasPrefix(n.ID, "reminder/B1/330402/part/0/inspection/"):
+			pageReminders++
+			if !strings.Contains(n.Body, "个检查对象未报告检查完成") {
+				t.Errorf("page reminder %s: %s", n.ID, n.Body)
+			}
+		case strings.Contains(n.ID, "/inspection/"):
+			objectReminders++
+		}
+	}
+	if pageReminders == 0 || objectReminders != 0 {
+		t.Errorf("%d page reminders and %d per object for the inspection; want the page's only", pageReminders, objectReminders)
+	}
+	var escalations []string
+	for _, n := range h.rec.noticesOf("escalation") {
+		escalations = append(escalations, n.ID+" "+n.Body)
+	}
+	want := []string{
+		"escalation/B1/330402/part/0/inspection/2026-03-20/city_coordinator 批次 B1：330402 有 2 个检查对象未在 2026-03-20 前完成检查，已记入问责台账",
+		"escalation/B1/330402/part/0/inspection/2026-03-20/county_head 批次 B1：330402 有 2 个检查对象未在 2026-03-20 前完成检查，已记入问责台账",
+	}
+	slices.Sort(escalations)
+	if !slices.Equal(escalations, want) {
+		t.Errorf("escalations:\n%s\nwant:\n%s", ids(escalations), ids(want))
 	}
 }

@@ -23,6 +23,7 @@ const (
 	UpdateExtend    = lifecycle.UpdateExtend
 	UpdateReplace   = lifecycle.UpdateReplace
 	UpdateTransfer  = lifecycle.UpdateTransfer
+	UpdateOpen      = lifecycle.UpdateOpen
 )
 
 // Signal names and fan-out limits; histories depend on the signal names.
@@ -105,6 +106,17 @@ type ObjectInput struct {
 	// tracking starts with one write. (Objects started before it plan it
 	// themselves.)
 	InspectionPlan *activities.Plan `json:"inspection_plan,omitempty"`
+	// Opened: the object was opened on its first report by the partition
+	// that had watched its inspection deadline with the rest of its page.
+	Opened *OpenedObject `json:"opened,omitempty"`
+}
+
+// OpenedObject is what a partition hands an object it opens: the inspection
+// deadline as it stands (reminders sent, a lapse already in the ledger) and
+// the change number of the task row the partition wrote.
+type OpenedObject struct {
+	Inspection duty `json:"inspection"`
+	Seq        int  `json:"seq"`
 }
 
 // ObjectState is the answer of an object's state query.

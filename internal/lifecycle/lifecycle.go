@@ -5,6 +5,8 @@
 // every name and on the JSON of every type here: they never change.
 package lifecycle
 
+import "fmt"
+
 // BatchWorkflowName is the registered name of workflows.BatchWorkflow.
 const BatchWorkflowName = "BatchWorkflow"
 
@@ -22,6 +24,7 @@ const (
 	UpdateExtend    = "extend"            // object: a coordinator extends a deadline
 	UpdateReplace   = "replace"           // object: replace one inspector of the team
 	UpdateTransfer  = "judicial-transfer" // object: record the transfer of a suspected crime
+	UpdateOpen      = "open"              // a county's page: start the workflow of one of its objects
 )
 
 // BatchWorkflowID is the business ID of a batch's workflow; a second start
@@ -31,6 +34,12 @@ func BatchWorkflowID(batchID string) string { return "batch/" + batchID }
 // CountyWorkflowID names a county's workflow within a batch.
 func CountyWorkflowID(batchID, county string) string {
 	return BatchWorkflowID(batchID) + "/county/" + county
+}
+
+// PartitionWorkflowID names the workflow that tracks page page of a
+// county's matched objects.
+func PartitionWorkflowID(batchID, county string, page int) string {
+	return fmt.Sprintf("%s/part/%d", CountyWorkflowID(batchID, county), page)
 }
 
 // ObjectWorkflowID names one drawn object's workflow.

@@ -21,9 +21,13 @@ type MatchInput struct {
 }
 
 // MatchResult is the teams by object key, with the round and match seed
-// recorded in the match proof.
+// recorded in the match proof. Through Temporal (the match activity, the
+// county's answer) it is a summary: Matched counts the teams, Teams is
+// left out, and the teams are read from the match proof page by page, so
+// the answer keeps its size whatever the county.
 type MatchResult struct {
-	Teams     map[string][]string `json:"teams"`
+	Teams     map[string][]string `json:"teams,omitempty"`
+	Matched   int                 `json:"matched"`
 	Round     int                 `json:"round"`
 	MatchSeed string              `json:"match_seed"`
 	// SetAside are the county's objects left out of the match (no
