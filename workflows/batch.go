@@ -130,12 +130,12 @@ func BatchWorkflow(ctx workflow.Context, in lifecycle.BatchInput) (lifecycle.Bat
 
 	// 结果公示: the batch summary goes public.
 	b.phase = "publishing"
-	if err := workflow.ExecuteActivity(ctx, batches.PublishSummary, in.BatchID).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(withBulk(ctx), batches.PublishSummary, in.BatchID).Get(ctx, nil); err != nil {
 		return b.progress(), fmt.Errorf("publish batch summary: %w", err)
 	}
 	// 数据存档: a sealed record of the batch's rows and proofs.
 	b.phase = "archiving"
-	if err := workflow.ExecuteActivity(ctx, batches.Archive, in.BatchID).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(withBulk(ctx), batches.Archive, in.BatchID).Get(ctx, nil); err != nil {
 		return b.progress(), fmt.Errorf("archive batch: %w", err)
 	}
 	b.phase = "archived"
@@ -408,6 +408,14 @@ func withIO(ctx workflow.Context) workflow.Context {
 			NonRetryableErrorTypes: []string{"BadPlanInput", "BadDueDateInput", "Conflict", "Invalid", "NotFound"},
 		},
 	})
+}
+
+// withBulk runs work of a page or a whole batch (a page's tasks, a
+// county's recount, the batch's summary and archive) on the bulk task
+// queue, in worker slots of its own: however big a batch, it never holds
+// up the activities people's entries wait for.
+func withBulk(ctx workflow.Context) workflow.Context {
+	return workflow.WithTaskQueue(withIO(ctx), lifecycle.BulkTaskQueue(workflow.GetInfo(ctx).TaskQueueName))
 }
 
 // withPatience is for work that may take long to succeed (publication).

@@ -106,7 +106,7 @@ func (c *countyRun) reportProgress(ctx workflow.Context) {
 	c.changed = false
 	if c.in.byReference() {
 		var p lifecycle.CountyProgress
-		if err := workflow.ExecuteActivity(ctx, progressor.CountyProgress, activities.CountyRef{BatchID: c.in.BatchID, County: c.in.County}).Get(ctx, &p); err != nil {
+		if err := workflow.ExecuteActivity(withBulk(ctx), progressor.CountyProgress, activities.CountyRef{BatchID: c.in.BatchID, County: c.in.County}).Get(ctx, &p); err != nil {
 			workflow.GetLogger(ctx).Warn("count county progress", "county", c.in.County, "error", err)
 		} else {
 			c.last = &p

@@ -38,7 +38,8 @@ func newPageRun(ctx workflow.Context, in PartitionInput) *pageRun {
 	return &pageRun{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID, opened: map[string]workflow.ChildWorkflowFuture{}}
 }
 
-// run assigns the page's tasks in one write and watches their inspection
+// run assigns the page's tasks in one write (its reads and writes of the
+// whole page on the bulk queue) and watches their inspection
 // deadline until every object is opened, then waits for the objects.
 func (p *pageRun) run(ctx workflow.Context) error {
 	ctx = withIO(ctx)
@@ -46,7 +47,7 @@ func (p *pageRun) run(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: p.checkOpen}); err != nil {
 		return err
 	}
-	objects, err := readPage(ctx, p.in)
+	objects, err := readPage(withBulk(ctx), p.in)
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func (p *pageRun) run(ctx workflow.Context) error {
 	p.seq = 1
 	assign := activities.PageAssignment{BatchID: p.in.BatchID, County: p.in.County, Keys: p.unopened(), Tracker: p.id, Seq: p.seq,
 		InspectionDue: p.inspection.Plan.Due, UnscheduledYear: p.inspection.Plan.Unscheduled}
-	if err := workflow.ExecuteActivity(ctx, tasks.AssignPage, assign).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(withBulk(ctx), tasks.AssignPage, assign).Get(ctx, nil); err != nil {
 		return fmt.Errorf("assign page %d of county %s: %w", p.in.Page, p.in.County, err)
 	}
 	p.ready = true
@@ -143,7 +144,7 @@ func (p *pageRun) lapse(ctx workflow.Context, d *duty) {
 	p.seq++
 	due := *d.Plan.Due
 	l := activities.PageLapse{BatchID: p.in.BatchID, County: p.in.County, Keys: keys, Duty: DutyInspection, Due: due, Seq: p.seq, At: workflow.Now(ctx)}
-	if err := workflow.ExecuteActivity(ctx, tasks.OpenPageAccountability, l).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(withBulk(ctx), tasks.OpenPageAccountability, l).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("cannot open the accountability entries; escalating without them", "batch", p.in.BatchID,
 			"county", p.in.County, "page", p.in.Page, "objects", len(keys), "due", due.String(), "error", err)
 	}

@@ -29,8 +29,29 @@ import (
 	"github.com/spotcheck-gov/spotcheck/workflows"
 )
 
-// newWorker creates the worker and registers every workflow and activity.
-func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logger) worker.Worker {
+// workers are the process's two Temporal workers: one for the workflows
+// and the activities people wait for, one for the bulk activities
+// (lifecycle.BulkTaskQueue) in slots of their own.
+type workers []worker.Worker
+
+func (ws workers) Start() error {
+	for i, w := range ws {
+		if err := w.Start(); err != nil {
+			ws[:i].Stop()
+			return err
+		}
+	}
+	return nil
+}
+
+func (ws workers) Stop() {
+	for _, w := range ws {
+		w.Stop()
+	}
+}
+
+// newWorker creates the workers and registers every workflow and activity.
+func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logger) workers {
 	// The sticky cache is the process's, shared by its workers: set before
 	// the worker exists.
 	worker.SetStickyWorkflowCacheSize(cfg.WorkerStickyCacheSize)
@@ -46,28 +67,46 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow, workflows.DigestWorkflow, workflows.AuditHeadWorkflow} {
 		w.RegisterWorkflow(wf)
 	}
+	bulk := worker.New(tc, lifecycle.BulkTaskQueue(cfg.TaskQueue), worker.Options{
+		WorkerStopTimeout:                  cfg.ShutdownTimeout / 2,
+		Interceptors:                       []interceptor.WorkerInterceptor{activities.PermanentErrors()},
+		MaxConcurrentActivityExecutionSize: cfg.WorkerBulkConcurrency,
+		MaxConcurrentActivityTaskPollers:   cfg.WorkerActivityPollers,
+		DisableWorkflowWorker:              true,
+	})
+	for _, a := range newActivities(tc, cfg, db, log) {
+		w.RegisterActivity(a)
+		bulk.RegisterActivity(a)
+	}
+	return workers{w, bulk}
+}
+
+// newActivities builds every activity once: either worker runs any of
+// them, the workflows choose the queue.
+func newActivities(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logger) []any {
+	var acts []any
 	calendars := workday.NewStore(db)
 	batches := batch.NewService(db)
-	w.RegisterActivity(&activities.Deadlines{Calendars: calendars})
-	w.RegisterActivity(&activities.Tasks{Store: inspection.NewStore(db), Calendars: calendars})
-	w.RegisterActivity(&activities.AuditHeads{DB: db})
+	acts = append(acts, &activities.Deadlines{Calendars: calendars})
+	acts = append(acts, &activities.Tasks{Store: inspection.NewStore(db), Calendars: calendars})
+	acts = append(acts, &activities.AuditHeads{DB: db})
 	matcher := staffing.NewService(db)
-	w.RegisterActivity(&activities.Matching{Matcher: matcher, Replacer: matcher, Teams: matcher})
-	w.RegisterActivity(&activities.Progress{Reader: stats.NewService(db)})
-	w.RegisterActivity(&activities.Batches{
+	acts = append(acts, &activities.Matching{Matcher: matcher, Replacer: matcher, Teams: matcher})
+	acts = append(acts, &activities.Progress{Reader: stats.NewService(db)})
+	acts = append(acts, &activities.Batches{
 		Steps: activities.BatchSteps{Service: batches},
-		Closing: &archive.Closer{DB: db, Population: func(ctx context.Context, id string, w *bytes.Buffer) error {
-			return batches.WritePopulation(ctx, id, w)
+		Closing: &archive.Closer{DB: db, Population: func(ctx context.Context, id string, buf *bytes.Buffer) error {
+			return batches.WritePopulation(ctx, id, buf)
 		}},
 	})
-	w.RegisterActivity(&activities.Plans{Plans: plan.NewService(db), DefaultPolicy: lifecycle.DefaultPolicy(),
+	acts = append(acts, &activities.Plans{Plans: plan.NewService(db), DefaultPolicy: lifecycle.DefaultPolicy(),
 		Starter: &activities.Starter{Batches: batches, Temporal: tc, TaskQueue: cfg.TaskQueue}})
 	contacts := notify.NewStore(db)
 	notifier := &activities.Notifier{Store: contacts, Channels: notifyChannels(cfg, log), Log: log.Named("notify")}
-	w.RegisterActivity(notifier)
-	w.RegisterActivity(&activities.Digests{Source: activities.DigestStores{Contacts: contacts, Tasks: digest.NewStore(db)},
+	acts = append(acts, notifier)
+	acts = append(acts, &activities.Digests{Source: activities.DigestStores{Contacts: contacts, Tasks: digest.NewStore(db)},
 		Notifier: notifier, Calendars: calendars, CountyPage: cfg.CountyPageURL})
-	return w
+	return acts
 }
 
 // registerWorkerSettings exports the worker's settings as the gauge
@@ -85,6 +124,7 @@ func registerWorkerSettings(reg prometheus.Registerer, cfg *config.Config) error
 		"activity_pollers":     cfg.WorkerActivityPollers,
 		"workflow_pollers":     cfg.WorkerWorkflowPollers,
 		"sticky_cache_size":    cfg.WorkerStickyCacheSize,
+		"bulk_concurrency":     cfg.WorkerBulkConcurrency,
 	} {
 		g.WithLabelValues(name).Set(float64(v))
 	}

@@ -64,7 +64,10 @@ type Config struct {
 	WorkerActivityConcurrency, WorkerWorkflowConcurrency int
 	WorkerActivityPollers, WorkerWorkflowPollers         int
 	WorkerStickyCacheSize                                int
-	WorkerHTTPAddr                                       string
+	// WorkerBulkConcurrency bounds the activities of the bulk task queue
+	// (lifecycle.BulkTaskQueue) one worker runs at once.
+	WorkerBulkConcurrency int
+	WorkerHTTPAddr        string
 }
 
 // Setting describes one configuration variable; the README's table is
@@ -122,6 +125,7 @@ var Settings = []Setting{
 	{"WORKER_ACTIVITY_POLLERS", "worker-activity-pollers", "2", "concurrent polls of one worker for activity tasks"},
 	{"WORKER_WORKFLOW_POLLERS", "worker-workflow-pollers", "2", "concurrent polls of one worker for workflow tasks (at least 2)"},
 	{"WORKER_STICKY_CACHE_SIZE", "worker-sticky-cache-size", "10000", "workflows a worker keeps in memory between their tasks (sticky cache)"},
+	{"WORKER_BULK_CONCURRENCY", "worker-bulk-concurrency", "4", "bulk activities (a page of tasks assigned or lapsed, a county's recount, a batch's summary and archive) one worker runs at once, on the task queue `TEMPORAL_TASK_QUEUE`-bulk, apart from the activities people wait for"},
 	{"WORKER_HTTP_ADDR", "worker-http-addr", "", "address `spotcheck worker` serves /healthz, /readyz and /metrics on, e.g. `:9090`; empty = none"},
 }
 
@@ -195,6 +199,7 @@ func Register(fs *flag.FlagSet) *Config {
 	num(&c.WorkerActivityPollers, "WORKER_ACTIVITY_POLLERS")
 	num(&c.WorkerWorkflowPollers, "WORKER_WORKFLOW_POLLERS")
 	num(&c.WorkerStickyCacheSize, "WORKER_STICKY_CACHE_SIZE")
+	num(&c.WorkerBulkConcurrency, "WORKER_BULK_CONCURRENCY")
 	str(&c.WorkerHTTPAddr, "WORKER_HTTP_ADDR")
 	demo := lookup("DEMO_DATA")
 	c.DemoData, _ = strconv.ParseBool(demo.Default)
@@ -336,6 +341,7 @@ func (c *Config) validateWorker() error {
 		{"WORKER_ACTIVITY_POLLERS", c.WorkerActivityPollers, 1},
 		{"WORKER_WORKFLOW_POLLERS", c.WorkerWorkflowPollers, 2},
 		{"WORKER_STICKY_CACHE_SIZE", c.WorkerStickyCacheSize, 1},
+		{"WORKER_BULK_CONCURRENCY", c.WorkerBulkConcurrency, 1},
 	} {
 		if w.v < w.min {
 			return fmt.Errorf("%s must be at least %d, got %d", w.name, w.min, w.v)

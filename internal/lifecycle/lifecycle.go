@@ -42,6 +42,11 @@ func PartitionWorkflowID(batchID, county string, page int) string {
 	return fmt.Sprintf("%s/part/%d", CountyWorkflowID(batchID, county), page)
 }
 
+// BulkTaskQueue is the task queue of the bulk activities beside queue:
+// work of a page or a whole batch, served by its own worker slots so that
+// it never holds up the activities people wait for.
+func BulkTaskQueue(queue string) string { return queue + "-bulk" }
+
 // ObjectWorkflowID names one drawn object's workflow.
 func ObjectWorkflowID(batchID, objectKey string) string {
 	return BatchWorkflowID(batchID) + "/object/" + objectKey
