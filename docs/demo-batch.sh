@@ -79,8 +79,8 @@ curl -sS "$API/public/batches/$id/population.tsv" -o /tmp/$id-population.tsv
 $SPOTCHECK verify-draw --proof /tmp/$id-proof.json --population /tmp/$id-population.tsv
 echo "== 南湖区 matches its inspectors"
 # The county's workflow starts right after the lock; retry until it takes the match.
-wait_for "the match" "call POST /api/v1/batches/$id/counties/330402/match '$officer' | tee /tmp/$id-match.json | jq -e '.teams'"
-jq -c '.teams' /tmp/$id-match.json
+wait_for "the match" "call POST /api/v1/batches/$id/counties/330402/match '$officer' | tee /tmp/$id-match.json | jq -e '.matched'"
+jq -c '{round, matched, match_seed}' /tmp/$id-match.json
 drawn=$(call GET "/api/v1/batches/$id" "$coordinator" | jq .drawn_count)
 # Every drawn object's task, not only the first to be created.
 wait_for "the tasks" "call GET '/api/v1/batches/$id/tasks?stage=assigned' '$coordinator' | jq -e '.items | length == $drawn'"

@@ -43,8 +43,8 @@ call POST /api/v1/batches "$coordinator" "{\"id\":\"$id\",\"name\":\"联合检�
   \"inspection_end\":\"$end\",\"policy\":{\"beacon_wait_minutes\":0,\"progress_seconds\":1}}" | jq -c '{id, state}'
 wait_for "the lock" "call GET /api/v1/batches/$id '$coordinator' | jq -e '.state == \"locked\"'"
 echo "== 南湖区 matches: once per department"
-wait_for "the match" "call POST /api/v1/batches/$id/counties/330402/match '$officer' | tee /tmp/$id-match.json | jq -e '.teams'"
-jq -c '.teams' /tmp/$id-match.json
+wait_for "the match" "call POST /api/v1/batches/$id/counties/330402/match '$officer' | tee /tmp/$id-match.json | jq -e '.matched'"
+jq -c '{round, matched, match_seed}' /tmp/$id-match.json
 call GET "/api/v1/batches/$id/counties/330402/match-proofs" "$coordinator" > /tmp/$id-proofs.json
 jq -c '.items[] | {kind, department_code, url}' /tmp/$id-proofs.json
 # Each department's proof assigns only that department's own inspectors
@@ -57,13 +57,14 @@ for dept in CHC DLXX; do
 	echo "$dept: pool $(jq -c '[.inspectors[].inspector_key]' /tmp/$id-$dept.json), assigned $(jq -c '[.assignments[] | {(.object_key): .inspectors}] | add' /tmp/$id-$dept.json)"
 	$SPOTCHECK verify-match --proof "$API/api/v1/batches/$id/counties/330402/match-proof?department=$dept" --token "$coordinator"
 done
-jq -e -s '.[0] as $m | .[1] as $c | .[2] as $d | all($c.assignments[]; . as $a |
-	$m.teams[$a.object_key] == ($a.inspectors + ($d.assignments[] | select(.object_key == $a.object_key) | .inspectors)))' \
-	/tmp/$id-match.json /tmp/$id-CHC.json /tmp/$id-DLXX.json >/dev/null ||
-	{ echo "a team is not the two departments' inspectors" >&2; exit 1; }
-echo "== every team is CHC's and DLXX's own inspectors; the batch runs to its archive"
 drawn=$(call GET "/api/v1/batches/$id" "$coordinator" | jq .drawn_count)
 wait_for "the tasks" "call GET '/api/v1/batches/$id/tasks?stage=assigned' '$coordinator' | jq -e '.items | length == $drawn'"
+call GET "/api/v1/batches/$id/tasks" "$coordinator" > /tmp/$id-tasks.json
+jq -e -s '.[0] as $t | .[1] as $c | .[2] as $d | all($c.assignments[]; . as $a |
+	($t.items[] | select(.object_key == $a.object_key) | .inspectors) == ($a.inspectors + ($d.assignments[] | select(.object_key == $a.object_key) | .inspectors)))' \
+	/tmp/$id-tasks.json /tmp/$id-CHC.json /tmp/$id-DLXX.json >/dev/null ||
+	{ echo "a team is not the two departments' inspectors" >&2; exit 1; }
+echo "== every team is CHC's and DLXX's own inspectors; the batch runs to its archive"
 for key in $(call GET "/api/v1/batches/$id/tasks" "$coordinator" | jq -r '.items[].object_key'); do
 	call POST "/api/v1/batches/$id/tasks/$key/inspected" "$officer" "{\"completed_on\":\"$today\"}" >/dev/null
 	call POST "/api/v1/batches/$id/tasks/$key/result" "$officer" '{"result_code":"未发现问题","method":"实地检查"}' >/dev/null

@@ -166,7 +166,7 @@ func CountyWorkflow(ctx workflow.Context, in CountyInput) error {
 		// 锁定分配至县: the county learns it has objects to inspect.
 		c.phase = "awaiting_match"
 		c.notice(ctx, "batch-assigned/"+in.BatchID+"/"+in.County, "county_officer", "assigned",
-			fmt.Sprintf("批次 %s 已锁定分配 %d 个检查对象至本辖区，请完成执法检查人员随机匹配", in.BatchID, len(in.Objects)))
+			fmt.Sprintf("批次 %s 已锁定分配 %d 个检查对象至本辖区，请完成执法检查人员随机匹配", in.BatchID, c.size()))
 		c.reportProgress(ctx)
 
 		// 随机匹配: the county runs it, or the system does when the county

@@ -54,6 +54,14 @@ func (c *countyRun) apply(e StageEvent) {
 	c.overdue[e.ObjectKey] = e.Overdue
 }
 
+// size is how many objects the county received.
+func (c *countyRun) size() int {
+	if c.in.byReference() {
+		return c.in.Count
+	}
+	return len(c.in.Objects)
+}
+
 func (c *countyRun) allClosed() bool {
 	if c.phase != "tracking" {
 		return false

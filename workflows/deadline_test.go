@@ -587,6 +587,9 @@ func TestPageWatchesUnopenedObjects(t *testing.T) {
 	if pageReminders == 0 || objectReminders != 0 {
 		t.Errorf("%d page reminders and %d per object for the inspection; want the page's only", pageReminders, objectReminders)
 	}
+	if a := h.rec.noticesOf("assigned"); len(a) != 1 || !strings.Contains(a[0].Body, "已锁定分配 3 个检查对象") {
+		t.Errorf("assigned notices: %+v, want one for the county's 3 objects", a)
+	}
 	var escalations []string
 	for _, n := range h.rec.noticesOf("escalation") {
 		escalations = append(escalations, n.ID+" "+n.Body)

@@ -81,7 +81,7 @@ func (p *pageRun) checkOpen(_ workflow.Context, key string) error {
 		return notReady("the objects of county %s in batch %s are being assigned; try again in a moment", p.in.County, p.in.BatchID)
 	}
 	if p.index(key) < 0 {
-		return rejection(fault.New(fault.NotFound, "object %s is not on page %d of county %s in batch %s", key, p.in.Page, p.in.County, p.in.BatchID))
+		return rejection(fault.New(fault.NotFound, "object %s is not among the objects %s tracks", key, p.id))
 	}
 	return nil
 }
