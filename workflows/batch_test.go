@@ -202,6 +202,8 @@ type harness struct {
 	rec          *recorder
 	publishFails bool
 	updates      int
+	// assignPage is the page assignment's mock: a test may delay it.
+	assignPage *testsuite.MockCallWrapper
 }
 
 func newHarness(t testing.TB, start time.Time, shares []activities.CountyShare) *harness {
@@ -232,7 +234,7 @@ func newHarness(t testing.TB, start time.Time, shares []activities.CountyShare) 
 		}
 		return nil
 	})
-	env.OnActivity(tasks.AssignPage, mock.Anything, mock.Anything).Return(func(_ context.Context, a activities.PageAssignment) error {
+	h.assignPage = env.OnActivity(tasks.AssignPage, mock.Anything, mock.Anything).Return(func(_ context.Context, a activities.PageAssignment) error {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		for _, k := range a.Keys {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/testsuite"
+
 	"github.com/spotcheck-gov/spotcheck/activities"
 	"github.com/spotcheck-gov/spotcheck/internal/inspection"
 	"github.com/spotcheck-gov/spotcheck/internal/lifecycle"
@@ -601,5 +603,42 @@ func TestPageWatchesUnopenedObjects(t *testing.T) {
 	slices.Sort(escalations)
 	if !slices.Equal(escalations, want) {
 		t.Errorf("escalations:\n%s\nwant:\n%s", ids(escalations), ids(want))
+	}
+}
+
+// TestOpenWaitsForItsPage: a report that arrives while the partition is
+// still assigning its page (the task rows already read assigned) waits for
+// the page instead of being refused.
+func TestOpenWaitsForItsPage(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1"}}})
+	h.assignPage.After(time.Hour)
+	h.at(start.Add(2*time.Hour), func() { h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}) })
+	tracker := lifecycle.PartitionWorkflowID("B1", "330402", 0)
+	var openedAt time.Time
+	h.at(start.Add(150*time.Minute), func() { // during the assignment
+		if err := h.env.UpdateWorkflowByID(tracker, UpdateOpen, "open-early", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { t.Errorf("open during the assignment refused: %v", err) },
+			OnComplete: func(_ any, err error) {
+				if err != nil {
+					t.Errorf("open during the assignment failed: %v", err)
+				}
+				openedAt = h.env.Now()
+			},
+		}, "K1"); err != nil {
+			t.Error(err)
+		}
+	})
+	h.at(time.Date(2026, 3, 10, 17, 0, 0, 0, china), func() {
+		h.update(ObjectWorkflowID("B1", "K1"), UpdateInspected, Inspected{CompletedOn: day("2026-03-10"), By: inspector})
+	})
+	h.resultAndApprove(time.Date(2026, 3, 12, 10, 0, 0, 0, china), time.Date(2026, 3, 13, 10, 0, 0, 0, china), "no_problem")
+	p := h.run()
+	if openedAt.Before(start.Add(3 * time.Hour)) {
+		t.Errorf("opened at %s, before its page was assigned (%s)", openedAt, start.Add(3*time.Hour))
+	}
+	if p.Phase != "archived" || p.Total.Stages[inspection.Closed] != 1 {
+		t.Errorf("final progress %+v", p.Total)
 	}
 }

@@ -76,10 +76,17 @@ func (p *pageRun) run(ctx workflow.Context) error {
 	return errors.Join(errs...)
 }
 
+// checkOpen refuses an object of another page. Until the page is read and
+// assigned it cannot tell: the open then waits for the page (the task
+// rows show the objects assigned a moment before the partition knows).
 func (p *pageRun) checkOpen(_ workflow.Context, key string) error {
-	if !p.ready {
-		return notReady("the objects of county %s in batch %s are being assigned; try again in a moment", p.in.County, p.in.BatchID)
+	if p.ready {
+		return p.onPage(key)
 	}
+	return nil
+}
+
+func (p *pageRun) onPage(key string) error {
 	if p.index(key) < 0 {
 		return rejection(fault.New(fault.NotFound, "object %s is not among the objects %s tracks", key, p.id))
 	}
@@ -89,7 +96,10 @@ func (p *pageRun) checkOpen(_ workflow.Context, key string) error {
 // open starts the object's workflow, once, with its inspection deadline
 // as the page has watched it; it answers when the workflow is running.
 func (p *pageRun) open(ctx workflow.Context, key string) error {
-	if err := workflow.Await(ctx, func() bool { return !p.sweeping }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return p.ready && !p.sweeping }); err != nil {
+		return err
+	}
+	if err := p.onPage(key); err != nil {
 		return err
 	}
 	f, ok := p.opened[key]

@@ -329,15 +329,14 @@ var chinese = map[string]string{
 	"%q is a space; codes contain no spaces":                                                 "%s 是空格；代码中没有空格",
 	"%q is not a character used in codes (digits and capital letters only)":                  "%s 不是代码中使用的字符（只用数字和大写字母）",
 	// Input bounds, readiness and timeouts (api).
-	"is required: give a date as YYYY-MM-DD":                                         "必填：请按 YYYY-MM-DD 给出日期",
-	"a county officer of %s sees only that county's cases, not %s":                   "%s 的县级人员只能查看本县的定向检查案件，不能查看 %s",
-	"%s did not answer in time; try again shortly":                                   "%s 未能及时响应，请稍后重试",
-	"%s is after today (%s)":                                                         "%s 晚于今天（%s）",
-	"%s is before the object was assigned to the county on %s":                       "%s 早于该检查对象于 %s 分配至本县的日期",
-	"county %s of batch %s is starting: its match opens in a moment; try again":      "批次 %[2]s 的 %[1]s 正在启动，稍后即可进行匹配，请重试",
-	"the objects of county %s in batch %s are being assigned; try again in a moment": "批次 %[2]s 的 %[1]s 检查对象正在分配，请稍后重试",
-	"object %s is not among the objects %s tracks":                                   "检查对象 %[1]s 不由 %[2]s 跟踪",
-	"must be database (the default) or workflow, got %q":                             "应为 database（默认）或 workflow，而不是 %s",
+	"is required: give a date as YYYY-MM-DD":                                    "必填：请按 YYYY-MM-DD 给出日期",
+	"a county officer of %s sees only that county's cases, not %s":              "%s 的县级人员只能查看本县的定向检查案件，不能查看 %s",
+	"%s did not answer in time; try again shortly":                              "%s 未能及时响应，请稍后重试",
+	"%s is after today (%s)":                                                    "%s 晚于今天（%s）",
+	"%s is before the object was assigned to the county on %s":                  "%s 早于该检查对象于 %s 分配至本县的日期",
+	"county %s of batch %s is starting: its match opens in a moment; try again": "批次 %[2]s 的 %[1]s 正在启动，稍后即可进行匹配，请重试",
+	"object %s is not among the objects %s tracks":                              "检查对象 %[1]s 不由 %[2]s 跟踪",
+	"must be database (the default) or workflow, got %q":                        "应为 database（默认）或 workflow，而不是 %s",
 	// Matching and replacements (internal/staffing, workflows), as the
 	// county's match and task pages show them.
 	"county %s of batch %s was already matched on %s by %s; a match is final (replace single inspectors instead)":                                                    "批次 %[2]s 的 %[1]s 已于 %[3]s 由 %[4]s 完成匹配；匹配为最终结果（个别人员请使用替换）",
