@@ -1,11 +1,14 @@
 // Package workflows runs each batch of an annual plan as durable Temporal
 // workflows, in the order of the seed notice's 二(五):
 //
-//	BatchWorkflow      名单抽取 (draw) → 锁定分配至县 (lock, assign to counties)
-//	  CountyWorkflow   通知县局 → 随机匹配 (inspector match, or automatic)
-//	    ObjectWorkflow 检查 → 结果录入 (15 working days) → 审核 → 结果公示
-//	                   (20 working days) → 后续监管 (entry 15 working days)
-//	BatchWorkflow      → 批次汇总公示 (summary) → 数据存档 (archive)
+//	BatchWorkflow          名单抽取 (draw) → 锁定分配至县 (lock, assign to counties)
+//	  CountyWorkflow       通知县局 → 随机匹配 (inspector match, or automatic)
+//	    PartitionWorkflow  a page of 500 tasks assigned at once; the inspection
+//	                       deadline watched for each until its first report
+//	      ObjectWorkflow   (opened at that report) 检查 → 结果录入 (15 working
+//	                       days) → 审核 → 结果公示 (20 working days) → 后续监管
+//	                       (entry 15 working days)
+//	BatchWorkflow          → 批次汇总公示 (summary) → 数据存档 (archive)
 //
 // Every deadline is a durable timer with reminders before it and an
 // escalation with an accountability entry when it passes. Workflows only
