@@ -282,8 +282,10 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 // ObjectWorkflow tracks one drawn object through inspection, result entry,
 // review, publication and follow-up, each with its deadline.
 func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
-	ctx = withIO(ctx)
 	o := newObjectRun(in)
+	// Versioned: older histories ran every write as an activity.
+	o.localIO = workflow.GetVersion(ctx, "local-writes", workflow.DefaultVersion, 1) == 1
+	ctx = o.io(ctx)
 	if err := o.register(ctx); err != nil {
 		return err
 	}
@@ -404,13 +406,43 @@ func withIO(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,
 		ScheduleToCloseTimeout: 30 * 24 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        10 * time.Minute,
-			NonRetryableErrorTypes: []string{"BadPlanInput", "BadDueDateInput", "Conflict", "Invalid", "NotFound"},
-		},
+		RetryPolicy:            ioRetry,
 	})
+}
+
+var ioRetry = &temporal.RetryPolicy{
+	InitialInterval:        time.Second,
+	BackoffCoefficient:     2,
+	MaximumInterval:        10 * time.Minute,
+	NonRetryableErrorTypes: []string{"BadPlanInput", "BadDueDateInput", "Conflict", "Invalid", "NotFound"},
+}
+
+// ioKey marks a context whose short writes run as local activities.
+type ioKey struct{}
+
+// withLocalIO runs the short writes of an object (its task row, an entry,
+// a deadline's plan) as local activities: in the workflow task that asks
+// for them, on the worker that holds the workflow, recorded as a marker.
+// A result entry then costs the Temporal server one workflow task instead
+// of one per write plus a trip through matching for each; the writes are
+// idempotent, so one rerun after a crash changes nothing. The options are
+// withIO's: a long database outage is waited out with the same backoff.
+func withLocalIO(ctx workflow.Context) workflow.Context {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 30 * 24 * time.Hour,
+		RetryPolicy:            ioRetry,
+	})
+	return workflow.WithValue(ctx, ioKey{}, true)
+}
+
+// runIO runs a short write as withLocalIO set up ctx: locally, or as an
+// activity with withIO's options.
+func runIO(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	if local, _ := ctx.Value(ioKey{}).(bool); local {
+		return workflow.ExecuteLocalActivity(ctx, activity, args...)
+	}
+	return workflow.ExecuteActivity(ctx, activity, args...)
 }
 
 // withBulk runs work of a page or a whole batch (a page's tasks, a

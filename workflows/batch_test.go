@@ -14,7 +14,9 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/spotcheck-gov/spotcheck/activities"
@@ -441,6 +443,49 @@ func TestBatchOnTime(t *testing.T) {
 	}
 	if n := len(h.rec.noticesOf("assigned")); n != 2 {
 		t.Errorf("%d assignment notices, want one per county", n)
+	}
+}
+
+// An object's short writes run as local activities, in the workflow task
+// that asks for them; publication, which may take days to succeed, stays
+// an activity of its own.
+func TestObjectWritesRunLocally(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, china) // a Monday
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1"}}})
+	var mu sync.Mutex
+	local, remote := map[string]int{}, map[string]int{}
+	count := func(m map[string]int, info *activity.Info) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasPrefix(info.WorkflowExecution.ID, "batch/B1/object/") {
+			m[info.ActivityType.Name]++
+		}
+	}
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) { count(local, info) })
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) { count(remote, info) })
+	h.at(start.Add(10*time.Minute), func() { h.update("batch/B1", UpdateBeacon, "witness") })
+	h.at(start.Add(2*time.Hour), func() { h.update("batch/B1/county/330402", UpdateMatch, MatchRequest{By: officer}) })
+	id := ObjectWorkflowID("B1", "K1")
+	h.at(time.Date(2026, 3, 10, 17, 0, 0, 0, china), func() { h.update(id, UpdateInspected, Inspected{CompletedOn: day("2026-03-10"), By: officer}) })
+	h.at(time.Date(2026, 3, 12, 10, 0, 0, 0, china), func() {
+		h.update(id, UpdateResult, inspection.Result{Code: "no_problem", Method: "on_site", EnteredBy: officer})
+	})
+	h.at(time.Date(2026, 3, 13, 10, 0, 0, 0, china), func() { h.update(id, UpdateReview, inspection.Review{Approve: true, Reviewer: officer}) })
+	h.env.ExecuteWorkflow(BatchWorkflow, lifecycle.BatchInput{BatchID: "B1", InspectionEnd: day("2026-04-30"), Policy: policy()})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	// After the row the partition wrote: inspected, result entered,
+	// approved, published and closed, and a row for each deadline planned
+	// (result entry, publication).
+	want := map[string]int{"Record": 7, "SaveResult": 1, "SaveReview": 1, "Plan": 2}
+	for name, n := range want {
+		if local[name] != n {
+			t.Errorf("%s ran %d times as a local activity, want %d (local %v)", name, local[name], n, local)
+		}
+	}
+	if len(remote) != 1 || remote["Publish"] != 1 {
+		t.Errorf("the object ran %v as activities, want only Publish once", remote)
 	}
 }
 

@@ -121,7 +121,7 @@ func watchDuty(ctx workflow.Context, d *duty, done func() bool, rearm *bool, h d
 func planDuty(ctx workflow.Context, name string, in activities.PlanInput, p lifecycle.Policy) *duty {
 	in.ReminderOffsets = p.ReminderOffsets
 	d := &duty{Name: name, Input: in, RemindAt: p.ReminderTime}
-	if err := workflow.ExecuteActivity(ctx, deadlines.Plan, in).Get(ctx, &d.Plan); err != nil {
+	if err := runIO(ctx, deadlines.Plan, in).Get(ctx, &d.Plan); err != nil {
 		// A plan that cannot be made at all is treated like a missing
 		// calendar: flagged, and tried again daily.
 		workflow.GetLogger(ctx).Error("plan deadline", "duty", name, "error", err)

@@ -26,6 +26,8 @@ type objectRun struct {
 	duties map[string]*duty
 	busy   string
 	rearm  bool
+	// localIO: the short writes run as local activities (withLocalIO).
+	localIO bool
 	// recorded is the seq of the last task row written: an entry is
 	// answered once the row shows it, so that a read right after agrees.
 	recorded int
@@ -59,6 +61,15 @@ func (o *objectRun) rearmOf(name string) *bool {
 		return &o.rearmFollowUp
 	}
 	return &o.rearm
+}
+
+// io sets up ctx for the object's writes.
+func (o *objectRun) io(ctx workflow.Context) workflow.Context {
+	ctx = withIO(ctx)
+	if o.localIO {
+		ctx = withLocalIO(ctx)
+	}
+	return ctx
 }
 
 func newObjectRun(in ObjectInput) *objectRun {
@@ -149,11 +160,11 @@ func (o *objectRun) checkResult(ctx workflow.Context, r inspection.Result) error
 }
 
 func (o *objectRun) onResult(ctx workflow.Context, r inspection.Result) (int, error) {
-	ctx = withIO(ctx) // handlers run on the root context
+	ctx = o.io(ctx) // handlers run on the root context
 	o.busy = UpdateResult
 	defer func() { o.busy = "" }()
 	rec := activities.ResultRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Revision: o.revision + 1, Result: r, At: workflow.Now(ctx)}
-	if err := workflow.ExecuteActivity(ctx, tasks.SaveResult, rec).Get(ctx, nil); err != nil {
+	if err := runIO(ctx, tasks.SaveResult, rec).Get(ctx, nil); err != nil {
 		return 0, err
 	}
 	o.revision++
@@ -176,11 +187,11 @@ func (o *objectRun) checkReview(ctx workflow.Context, r inspection.Review) error
 }
 
 func (o *objectRun) onReview(ctx workflow.Context, r inspection.Review) error {
-	ctx = withIO(ctx) // handlers run on the root context
+	ctx = o.io(ctx) // handlers run on the root context
 	o.busy = UpdateReview
 	defer func() { o.busy = "" }()
 	rec := activities.ReviewRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Revision: o.revision, Review: r, At: workflow.Now(ctx)}
-	if err := workflow.ExecuteActivity(ctx, tasks.SaveReview, rec).Get(ctx, nil); err != nil {
+	if err := runIO(ctx, tasks.SaveReview, rec).Get(ctx, nil); err != nil {
 		return err
 	}
 	if r.Approve {
@@ -230,12 +241,12 @@ func (o *objectRun) checkFollowUp(ctx workflow.Context, f inspection.FollowUpEnt
 // onFollowUp takes the follow-up's completion day (which starts the
 // 15-working-day entry limit) and, when given, its actions (the entry).
 func (o *objectRun) onFollowUp(ctx workflow.Context, f inspection.FollowUpEntry) error {
-	ctx = withIO(ctx) // handlers run on the root context
+	ctx = o.io(ctx) // handlers run on the root context
 	o.busy = UpdateFollowUp
 	defer func() { o.busy = "" }()
 	day, _ := workday.ParseDate(f.CompletedOn)
 	rec := activities.FollowUpRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Entry: f, CompletedOn: day, At: workflow.Now(ctx)}
-	if err := workflow.ExecuteActivity(ctx, tasks.SaveFollowUp, rec).Get(ctx, nil); err != nil {
+	if err := runIO(ctx, tasks.SaveFollowUp, rec).Get(ctx, nil); err != nil {
 		return err
 	}
 	o.followUpDone = &day
@@ -280,14 +291,14 @@ func (o *objectRun) checkExtend(ctx workflow.Context, e Extension) error {
 
 // onExtend moves a deadline and re-arms its timers; the reason is recorded.
 func (o *objectRun) onExtend(ctx workflow.Context, e Extension) (workday.Date, error) {
-	ctx = withIO(ctx) // handlers run on the root context
+	ctx = o.io(ctx) // handlers run on the root context
 	o.busy = UpdateExtend
 	defer func() { o.busy = "" }()
 	d := o.duties[e.Duty]
 	old := *d.Plan.Due
 	var p activities.Plan
 	in := activities.PlanInput{Start: &old, WorkingDays: e.WorkingDays, ReminderOffsets: o.in.Policy.ReminderOffsets}
-	if err := workflow.ExecuteActivity(ctx, deadlines.Plan, in).Get(ctx, &p); err != nil {
+	if err := runIO(ctx, deadlines.Plan, in).Get(ctx, &p); err != nil {
 		return workday.Date{}, err
 	}
 	if p.Due == nil {
@@ -295,7 +306,7 @@ func (o *objectRun) onExtend(ctx workflow.Context, e Extension) (workday.Date, e
 	}
 	rec := activities.ExtensionRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Duty: e.Duty,
 		OldDue: old, NewDue: *p.Due, Reason: e.Reason, By: e.By, At: workflow.Now(ctx)}
-	if err := workflow.ExecuteActivity(ctx, tasks.SaveExtension, rec).Get(ctx, nil); err != nil {
+	if err := runIO(ctx, tasks.SaveExtension, rec).Get(ctx, nil); err != nil {
 		return workday.Date{}, err
 	}
 	d.Plan, d.Sent = p, 0
@@ -330,7 +341,7 @@ func (o *objectRun) checkReplace(ctx workflow.Context, r Replacement) error {
 // onReplace replaces one inspector by the next in the published match
 // order (DRAW-SPEC §2, round + 1); results already entered stay.
 func (o *objectRun) onReplace(ctx workflow.Context, r Replacement) (staffing.ReplaceResult, error) {
-	ctx = withIO(ctx) // handlers run on the root context
+	ctx = o.io(ctx) // handlers run on the root context
 	o.busy = UpdateReplace
 	defer func() { o.busy = "" }()
 	var res staffing.ReplaceResult
@@ -378,12 +389,12 @@ func (o *objectRun) checkTransfer(ctx workflow.Context, t JudicialTransfer) erro
 }
 
 func (o *objectRun) onTransfer(ctx workflow.Context, t JudicialTransfer) error {
-	ctx = withIO(ctx) // handlers run on the root context
+	ctx = o.io(ctx) // handlers run on the root context
 	o.busy = UpdateTransfer
 	defer func() { o.busy = "" }()
 	rec := activities.TransferRecord{BatchID: o.in.BatchID, ObjectKey: o.in.ObjectKey, Organ: strings.TrimSpace(t.Organ),
 		TransferredOn: t.TransferredOn, DocumentNo: strings.TrimSpace(t.DocumentNo), By: t.By.String(), At: workflow.Now(ctx)}
-	if err := workflow.ExecuteActivity(ctx, tasks.SaveTransfer, rec).Get(ctx, nil); err != nil {
+	if err := runIO(ctx, tasks.SaveTransfer, rec).Get(ctx, nil); err != nil {
 		return err
 	}
 	o.transferred = true
@@ -491,7 +502,7 @@ func (o *objectRun) record(ctx workflow.Context) {
 			r.UnscheduledYear = y
 		}
 	}
-	if err := workflow.ExecuteActivity(ctx, tasks.Record, r).Get(ctx, nil); err != nil {
+	if err := runIO(ctx, tasks.Record, r).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record task", "object", o.in.ObjectKey, "error", err)
 	}
 	o.recorded = r.Seq

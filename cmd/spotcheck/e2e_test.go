@@ -416,8 +416,8 @@ func TestBatchEndToEnd(t *testing.T) {
 		t.Errorf("webhook deliveries = %v (bad signatures %d)", k, inbox.bad)
 	}
 	logHistoryLengths(t, tAddr, id, []string{"330402", "330411"}, tasks)
-	if os.Getenv("SPOTCHECK_SAVE_HISTORIES") == "1" {
-		saveHistories(t, tAddr, id, late["object_key"].(string), late["county"].(string))
+	if tag := os.Getenv("SPOTCHECK_SAVE_HISTORIES"); tag != "" {
+		saveHistories(t, tAddr, id, late["object_key"].(string), late["county"].(string), tag)
 	}
 }
 
@@ -613,7 +613,11 @@ func logHistoryLengths(t *testing.T, addr, id string, counties []string, tasks [
 
 // saveHistories writes the histories of this run's workflows for the
 // replay test of package workflows.
-func saveHistories(t *testing.T, addr, id, objectKey, county string) {
+// saveHistories writes the batch's, the late object's county's and the
+// late object's histories for workflows' replay test: as batch.json and so
+// on for tag "1", as batch-<tag>.json for another tag (the histories of a
+// new version, beside those of the old).
+func saveHistories(t *testing.T, addr, id, objectKey, county, tag string) {
 	tc, err := client.Dial(client.Options{HostPort: addr})
 	if err != nil {
 		t.Fatal(err)
@@ -634,6 +638,9 @@ func saveHistories(t *testing.T, addr, id, objectKey, county string) {
 		out, err := protojson.MarshalOptions{Indent: " "}.Marshal(&h)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tag != "1" {
+			name += "-" + tag
 		}
 		if err := os.WriteFile(filepath.Join(dir, name+".json"), out, 0o644); err != nil {
 			t.Fatal(err)
