@@ -69,6 +69,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		"--namespace", opts.Namespace,
 		"--log-level", "warn",
 		"--dynamic-config-value", "frontend.enableServerVersionCheck=false",
+		// As deploy/temporal/dynamicconfig.yaml: an activity on the
+		// workflow's own queue comes back with the workflow task's answer.
+		"--dynamic-config-value", "system.enableActivityEagerExecution=true",
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The dev server dies with us even when we are killed with SIGKILL.
