@@ -380,8 +380,9 @@ type apiClient struct {
 	http  *http.Client
 	mu    sync.Mutex
 	next  int
-	// retries counts attempts that were not acknowledged.
+	// retries counts attempts that were not acknowledged, and why.
 	retries int
+	why     map[string]int
 }
 
 func newAPIClient(bases ...string) *apiClient {
@@ -419,9 +420,32 @@ func (c *apiClient) do(ctx context.Context, method, path, tok, key string, body 
 		}
 		c.mu.Lock()
 		c.retries++
+		if c.why == nil {
+			c.why = map[string]int{}
+		}
+		c.why[retryReason(err)]++
 		c.mu.Unlock()
 		time.Sleep(time.Duration(min(attempt+1, 10)) * 100 * time.Millisecond)
 	}
+}
+
+// retryReason names an unacknowledged attempt by its status and the
+// problem's title, or by the transport's error.
+func retryReason(err error) string {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return "transport"
+	}
+	var p struct {
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+	}
+	json.Unmarshal([]byte(ae.body), &p)
+	d := []rune(p.Detail)
+	if len(d) > 40 {
+		d = d[:40]
+	}
+	return fmt.Sprintf("%d %s: %s", ae.status, p.Title, string(d))
 }
 
 func (c *apiClient) once(ctx context.Context, method, url, tok, key string, body []byte) (map[string]any, error) {
