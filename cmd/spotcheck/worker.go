@@ -57,12 +57,13 @@ func newWorker(tc client.Client, cfg *config.Config, db *sqlx.DB, log *zap.Logge
 	worker.SetStickyWorkflowCacheSize(cfg.WorkerStickyCacheSize)
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		// Leave half the shutdown budget to the HTTP drain and the rest.
-		WorkerStopTimeout:                      cfg.ShutdownTimeout / 2,
-		Interceptors:                           []interceptor.WorkerInterceptor{activities.PermanentErrors()},
-		MaxConcurrentActivityExecutionSize:     cfg.WorkerActivityConcurrency,
-		MaxConcurrentWorkflowTaskExecutionSize: cfg.WorkerWorkflowConcurrency,
-		MaxConcurrentActivityTaskPollers:       cfg.WorkerActivityPollers,
-		MaxConcurrentWorkflowTaskPollers:       cfg.WorkerWorkflowPollers,
+		WorkerStopTimeout:                       cfg.ShutdownTimeout / 2,
+		Interceptors:                            []interceptor.WorkerInterceptor{activities.PermanentErrors()},
+		MaxConcurrentActivityExecutionSize:      cfg.WorkerActivityConcurrency,
+		MaxConcurrentLocalActivityExecutionSize: cfg.WorkerLocalActivityConcurrency,
+		MaxConcurrentWorkflowTaskExecutionSize:  cfg.WorkerWorkflowConcurrency,
+		MaxConcurrentActivityTaskPollers:        cfg.WorkerActivityPollers,
+		MaxConcurrentWorkflowTaskPollers:        cfg.WorkerWorkflowPollers,
 	})
 	for _, wf := range []any{workflows.BatchWorkflow, workflows.CountyWorkflow, workflows.PartitionWorkflow, workflows.ObjectWorkflow, workflows.PlanWorkflow, workflows.DigestWorkflow, workflows.AuditHeadWorkflow} {
 		w.RegisterWorkflow(wf)
@@ -119,12 +120,13 @@ func registerWorkerSettings(reg prometheus.Registerer, cfg *config.Config) error
 		Help: "Configured limit of the Temporal worker (WORKER_* settings).",
 	}, []string{"setting"})
 	for name, v := range map[string]int{
-		"activity_concurrency": cfg.WorkerActivityConcurrency,
-		"workflow_concurrency": cfg.WorkerWorkflowConcurrency,
-		"activity_pollers":     cfg.WorkerActivityPollers,
-		"workflow_pollers":     cfg.WorkerWorkflowPollers,
-		"sticky_cache_size":    cfg.WorkerStickyCacheSize,
-		"bulk_concurrency":     cfg.WorkerBulkConcurrency,
+		"activity_concurrency":       cfg.WorkerActivityConcurrency,
+		"local_activity_concurrency": cfg.WorkerLocalActivityConcurrency,
+		"workflow_concurrency":       cfg.WorkerWorkflowConcurrency,
+		"activity_pollers":           cfg.WorkerActivityPollers,
+		"workflow_pollers":           cfg.WorkerWorkflowPollers,
+		"sticky_cache_size":          cfg.WorkerStickyCacheSize,
+		"bulk_concurrency":           cfg.WorkerBulkConcurrency,
 	} {
 		g.WithLabelValues(name).Set(float64(v))
 	}

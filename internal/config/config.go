@@ -64,6 +64,9 @@ type Config struct {
 	WorkerActivityConcurrency, WorkerWorkflowConcurrency int
 	WorkerActivityPollers, WorkerWorkflowPollers         int
 	WorkerStickyCacheSize                                int
+	// WorkerLocalActivityConcurrency bounds the local activities (an
+	// object's short writes) one worker runs at once.
+	WorkerLocalActivityConcurrency int
 	// WorkerBulkConcurrency bounds the activities of the bulk task queue
 	// (lifecycle.BulkTaskQueue) one worker runs at once.
 	WorkerBulkConcurrency int
@@ -122,6 +125,7 @@ var Settings = []Setting{
 	{"PROGRESS_CACHE_MS", "progress-cache-ms", "1000", "milliseconds a batch's progress may be served from the API's memory to pollers; 0 = read the counters every time"},
 	{"WORKER_ACTIVITY_CONCURRENCY", "worker-activity-concurrency", "1000", "activities one worker runs at once"},
 	{"WORKER_WORKFLOW_CONCURRENCY", "worker-workflow-concurrency", "1000", "workflow tasks one worker runs at once (at least 2)"},
+	{"WORKER_LOCAL_ACTIVITY_CONCURRENCY", "worker-local-activity-concurrency", "1000", "local activities (an object's task row, entries and deadline plans, written in the workflow task) one worker runs at once"},
 	{"WORKER_ACTIVITY_POLLERS", "worker-activity-pollers", "2", "concurrent polls of one worker for activity tasks"},
 	{"WORKER_WORKFLOW_POLLERS", "worker-workflow-pollers", "2", "concurrent polls of one worker for workflow tasks (at least 2)"},
 	{"WORKER_STICKY_CACHE_SIZE", "worker-sticky-cache-size", "10000", "workflows a worker keeps in memory between their tasks (sticky cache)"},
@@ -196,6 +200,7 @@ func Register(fs *flag.FlagSet) *Config {
 	num(&c.DBMaxOpenConns, "DB_MAX_OPEN_CONNS")
 	num(&c.WorkerActivityConcurrency, "WORKER_ACTIVITY_CONCURRENCY")
 	num(&c.WorkerWorkflowConcurrency, "WORKER_WORKFLOW_CONCURRENCY")
+	num(&c.WorkerLocalActivityConcurrency, "WORKER_LOCAL_ACTIVITY_CONCURRENCY")
 	num(&c.WorkerActivityPollers, "WORKER_ACTIVITY_POLLERS")
 	num(&c.WorkerWorkflowPollers, "WORKER_WORKFLOW_POLLERS")
 	num(&c.WorkerStickyCacheSize, "WORKER_STICKY_CACHE_SIZE")
@@ -338,6 +343,7 @@ func (c *Config) validateWorker() error {
 	}{
 		{"WORKER_ACTIVITY_CONCURRENCY", c.WorkerActivityConcurrency, 1},
 		{"WORKER_WORKFLOW_CONCURRENCY", c.WorkerWorkflowConcurrency, 2},
+		{"WORKER_LOCAL_ACTIVITY_CONCURRENCY", c.WorkerLocalActivityConcurrency, 1},
 		{"WORKER_ACTIVITY_POLLERS", c.WorkerActivityPollers, 1},
 		{"WORKER_WORKFLOW_POLLERS", c.WorkerWorkflowPollers, 2},
 		{"WORKER_STICKY_CACHE_SIZE", c.WorkerStickyCacheSize, 1},

@@ -110,7 +110,8 @@ func TestWorkerSettings(t *testing.T) {
 	t.Setenv("WORKER_ACTIVITY_CONCURRENCY", "64")
 	t.Setenv("WORKER_STICKY_CACHE_SIZE", "4000")
 	c := Register(flag.NewFlagSet("t", flag.ContinueOnError))
-	if c.WorkerActivityConcurrency != 64 || c.WorkerStickyCacheSize != 4000 || c.WorkerWorkflowPollers != 2 || c.WorkerWorkflowConcurrency != 1000 {
+	if c.WorkerActivityConcurrency != 64 || c.WorkerStickyCacheSize != 4000 || c.WorkerWorkflowPollers != 2 || c.WorkerWorkflowConcurrency != 1000 ||
+		c.WorkerLocalActivityConcurrency != 1000 {
 		t.Errorf("worker settings from the environment and defaults: %+v", c)
 	}
 	for _, tc := range []struct {
@@ -122,6 +123,7 @@ func TestWorkerSettings(t *testing.T) {
 		{func(c *Config) { c.WorkerWorkflowConcurrency = 1 }, "WORKER_WORKFLOW_CONCURRENCY must be at least 2"},
 		{func(c *Config) { c.WorkerActivityConcurrency = 0 }, "WORKER_ACTIVITY_CONCURRENCY"},
 		{func(c *Config) { c.WorkerActivityPollers = 0 }, "WORKER_ACTIVITY_POLLERS"},
+		{func(c *Config) { c.WorkerLocalActivityConcurrency = 0 }, "WORKER_LOCAL_ACTIVITY_CONCURRENCY"},
 		{func(c *Config) { c.WorkerStickyCacheSize = 0 }, "WORKER_STICKY_CACHE_SIZE"},
 	} {
 		c := Register(flag.NewFlagSet("t", flag.ContinueOnError))
