@@ -370,7 +370,8 @@ func metricSum(url, name string) (float64, error) {
 }
 
 // apiClient sends entries to several `spotcheck api` processes in turn,
-// as a load balancer would, and retries what was not acknowledged: a
+// as a load balancer would (leaving out for a while one that refused a
+// connection), and retries what was not acknowledged: a
 // refused connection or a dropped response (process killed), a 5xx
 // (Temporal restarting) and a 409 that says to try again. Each logical
 // request keeps one Idempotency-Key across its attempts, so a retry of a
@@ -380,6 +381,9 @@ type apiClient struct {
 	http  *http.Client
 	mu    sync.Mutex
 	next  int
+	// down holds the processes that refused a connection, until when they
+	// are left out of the rotation (a load balancer's passive check).
+	down map[string]time.Time
 	// retries counts attempts that were not acknowledged, and why.
 	retries int
 	why     map[string]int
@@ -405,15 +409,15 @@ func (c *apiClient) do(ctx context.Context, method, path, tok, key string, body 
 	}
 	limit := time.Now().Add(4 * time.Minute)
 	for attempt := 0; ; attempt++ {
-		c.mu.Lock()
-		base := c.bases[c.next%len(c.bases)]
-		c.next++
-		c.mu.Unlock()
+		base := c.pick()
 		out, err := c.once(ctx, method, base+path, tok, key, raw)
 		if err == nil {
 			return out, nil
 		}
 		var ae *apiError
+		if !errors.As(err, &ae) {
+			c.markDown(base)
+		}
 		retry := !errors.As(err, &ae) || ae.status >= 500 || ae.status == http.StatusConflict || ae.status == http.StatusTooManyRequests
 		if !retry || ctx.Err() != nil || time.Now().After(limit) {
 			return nil, fmt.Errorf("%s %s: %w", method, path, err)
@@ -427,6 +431,30 @@ func (c *apiClient) do(ctx context.Context, method, path, tok, key string, body 
 		c.mu.Unlock()
 		time.Sleep(time.Duration(min(attempt+1, 10)) * 100 * time.Millisecond)
 	}
+}
+
+// pick is the next process in turn that is not marked down; any, if all are.
+func (c *apiClient) pick() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for range c.bases {
+		base := c.bases[c.next%len(c.bases)]
+		c.next++
+		if time.Now().After(c.down[base]) {
+			return base
+		}
+	}
+	return c.bases[c.next%len(c.bases)]
+}
+
+// markDown leaves base out of the rotation for two seconds.
+func (c *apiClient) markDown(base string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down == nil {
+		c.down = map[string]time.Time{}
+	}
+	c.down[base] = time.Now().Add(2 * time.Second)
 }
 
 // retryReason names an unacknowledged attempt by its status and the

@@ -72,7 +72,7 @@ func startCluster(t testing.TB, ctx context.Context, objects int, temporal strin
 		// reach the SDK (its slots and pollers are in its metrics).
 		extra := []string{"WORKER_HTTP_ADDR=127.0.0.1:" + port}
 		if i == 0 {
-			extra = append(extra, "WORKER_ACTIVITY_CONCURRENCY=64", "WORKER_WORKFLOW_POLLERS=4", "WORKER_STICKY_CACHE_SIZE=4000")
+			extra = append(extra, "WORKER_ACTIVITY_CONCURRENCY=64", "WORKER_LOCAL_ACTIVITY_CONCURRENCY=128", "WORKER_WORKFLOW_POLLERS=4", "WORKER_STICKY_CACHE_SIZE=4000")
 		}
 		w := newProc(t, "worker-"+strconv.Itoa(i+1), os.Args[0], roleEnv(dbURL, temporal, queue, extra...), "worker")
 		w.start()
@@ -354,6 +354,9 @@ func TestClusterSurvivesLosingAnyOne(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a batch on a Temporal cluster")
 	}
+	// Beside the other long tests that mostly wait (crashes, the demo
+	// scripts): on 2 cores the package's time is this test's.
+	t.Parallel()
 	size := clusterBatchSize(t)
 	// About 21% of the demo's objects are land-reclamation projects.
 	objects := size * 100 / 21
@@ -502,6 +505,9 @@ func disturbedRun(t *testing.T, ctx context.Context, objects int) (batchRun, bat
 	// The settings reach the SDK: worker-1 runs with its own limits.
 	if v, _ := metricSum(s.workerURLs[0]+"/metrics", `spotcheck_worker_setting{setting="activity_concurrency"}`); v != 64 {
 		t.Errorf("worker-1 reports activity_concurrency %v, want 64 (WORKER_ACTIVITY_CONCURRENCY)", v)
+	}
+	if v, _ := metricSum(s.workerURLs[0]+"/metrics", `spotcheck_worker_setting{setting="local_activity_concurrency"}`); v != 128 {
+		t.Errorf("worker-1 reports local_activity_concurrency %v, want 128 (WORKER_LOCAL_ACTIVITY_CONCURRENCY)", v)
 	}
 	slots, _ := metricSum(s.workerURLs[0]+"/metrics", "temporal_worker_task_slots_available")
 	pollers, _ := metricSum(s.workerURLs[0]+"/metrics", "temporal_num_pollers")

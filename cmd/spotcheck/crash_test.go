@@ -50,6 +50,8 @@ func TestWorkerCrashesChangeNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two batches on a real Temporal server")
 	}
+	// It mostly waits for timeouts: beside the cluster test.
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	sys := startSystem(t, ctx, "crash", roles{api: true})

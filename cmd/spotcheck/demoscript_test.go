@@ -23,6 +23,7 @@ import (
 // a database holding the demo data, Temporal, the CLI built from this
 // tree): each must finish its batch, archive included.
 func TestDemoScripts(t *testing.T) {
+	t.Parallel() // beside the cluster test; its own database and task queue
 	for _, tool := range []string{"bash", "curl", "jq", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the demo scripts need %s: %v", tool, err)
