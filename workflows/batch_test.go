@@ -489,6 +489,40 @@ func TestObjectWritesRunLocally(t *testing.T) {
 	}
 }
 
+// A county by reference that continued as new right after its last
+// objects' moves recounts at once in its next run and finishes: the moves
+// themselves are not carried, only that there was news.
+func TestCountyResumedAfterItsLastMovesFinishes(t *testing.T) {
+	start := time.Date(2026, 3, 20, 9, 0, 0, 0, china)
+	h := newHarness(t, start, []activities.CountyShare{{County: "330402", Objects: []string{"K1", "K2"}}})
+	h.env.SetTestTimeout(15 * time.Second)
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: CountyWorkflowID("B1", "330402")})
+	for _, k := range []string{"K1", "K2"} {
+		h.rec.tasks[k] = activities.TaskRecord{ObjectKey: k, County: "330402", Stage: inspection.Closed}
+	}
+	// The run before counted one object closed; the last close arrived
+	// with the suggestion to continue as new.
+	in := CountyInput{BatchID: "B1", County: "330402", Count: 2, InspectionEnd: day("2026-04-30"), Policy: policy()}
+	c := newCountyRun(in)
+	c.phase = "tracking"
+	c.last = &lifecycle.CountyProgress{County: "330402", Objects: 2, Stages: map[inspection.Stage]int{inspection.Closed: 1, inspection.Published: 1}}
+	c.apply(StageEvent{ObjectKey: "K2", Stage: inspection.Closed})
+	in.Resume = c.snapshot()
+	var reports []lifecycle.CountyProgress
+	h.env.OnSignalExternalWorkflow(mock.Anything, BatchWorkflowID("B1"), "", signalCountyUpdate, mock.Anything).Return(
+		func(_, _, _, _ string, p any) error {
+			reports = append(reports, p.(lifecycle.CountyProgress))
+			return nil
+		})
+	h.env.ExecuteWorkflow(CountyWorkflow, in)
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("the resumed county did not finish: %v", err)
+	}
+	if n := len(reports); n == 0 || !reports[n-1].Done || reports[n-1].Stages[inspection.Closed] != 2 {
+		t.Errorf("the county reported %+v, want its end with both objects closed", reports)
+	}
+}
+
 // Every phase a batch or county workflow enters has words for messages.
 func TestPhaseWords(t *testing.T) {
 	src := ""

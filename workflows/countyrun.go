@@ -38,7 +38,7 @@ func newCountyRun(in CountyInput) *countyRun {
 		c.objects[k] = inspection.AwaitingMatch
 	}
 	if r := in.Resume; r != nil {
-		c.phase, c.objects, c.overdue, c.teams, c.last = r.Phase, r.Objects, r.Overdue, r.Teams, r.Progress
+		c.phase, c.objects, c.overdue, c.teams, c.last, c.changed = r.Phase, r.Objects, r.Overdue, r.Teams, r.Progress, r.Changed
 	}
 	return c
 }
@@ -105,7 +105,7 @@ func (c *countyRun) progress() lifecycle.CountyProgress {
 }
 
 func (c *countyRun) snapshot() *countyState {
-	return &countyState{Phase: c.phase, Objects: c.objects, Overdue: c.overdue, Teams: c.teams, Progress: c.last}
+	return &countyState{Phase: c.phase, Objects: c.objects, Overdue: c.overdue, Teams: c.teams, Progress: c.last, Changed: c.changed}
 }
 
 // reportProgress tells the batch workflow where the county stands; by

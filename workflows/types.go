@@ -78,6 +78,11 @@ type countyState struct {
 	Overdue  map[string]map[string]bool  `json:"overdue"` // object -> duty -> overdue now
 	Teams    map[string][]string         `json:"teams,omitempty"`
 	Progress *lifecycle.CountyProgress   `json:"progress,omitempty"`
+	// Changed: moves arrived since Progress was counted. By reference the
+	// moves themselves are not kept, so without it a run that continued
+	// as new right after its last objects closed would wait for news that
+	// never comes.
+	Changed bool `json:"changed,omitempty"`
 }
 
 // PartitionInput starts the tracking of a page of a county's matched
