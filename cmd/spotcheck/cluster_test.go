@@ -309,7 +309,15 @@ func (s *clusterSystem) runBatch(id string, regions []string, entries bool, hook
 	if len(failures) > 0 {
 		s.t.FailNow()
 	}
-	s.await("the archive of "+id, 5*time.Minute, func() bool { return state() == "archived" })
+	archiveBy := time.Now().Add(5 * time.Minute)
+	for state() != "archived" {
+		if time.Now().After(archiveBy) {
+			// Where each county's workflow stands says which one is stuck.
+			p, err := c.do(ctx, "GET", "/api/v1/batches/"+id+"/progress?source=workflow", s.coordinator, "", nil)
+			s.t.Fatalf("timed out after 5m0s waiting for the archive of %s; the workflows' progress: %v %v", id, p, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 	run.entries, run.retries, run.took = int(done.Load()), c.retries, time.Since(began)
 	return run
 }
