@@ -404,11 +404,18 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 // answers as a 4xx.
 func withIO(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: 30 * 24 * time.Hour,
+		StartToCloseTimeout:    ioAttempt,
+		ScheduleToCloseTimeout: ioWithin,
 		RetryPolicy:            ioRetry,
 	})
 }
+
+// withIO's and withLocalIO's options: an attempt's limit, the time within
+// which a write must succeed, and how it is retried until then.
+const (
+	ioAttempt = time.Minute
+	ioWithin  = 30 * 24 * time.Hour
+)
 
 var ioRetry = &temporal.RetryPolicy{
 	InitialInterval:        time.Second,
@@ -429,8 +436,8 @@ type ioKey struct{}
 // withIO's: a long database outage is waited out with the same backoff.
 func withLocalIO(ctx workflow.Context) workflow.Context {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: 30 * 24 * time.Hour,
+		StartToCloseTimeout:    ioAttempt,
+		ScheduleToCloseTimeout: ioWithin,
 		RetryPolicy:            ioRetry,
 	})
 	return workflow.WithValue(ctx, ioKey{}, true)
