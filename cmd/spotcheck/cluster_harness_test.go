@@ -381,9 +381,11 @@ type apiClient struct {
 	http  *http.Client
 	mu    sync.Mutex
 	next  int
-	// down holds the processes that refused a connection, until when they
-	// are left out of the rotation (a load balancer's passive check).
-	down map[string]time.Time
+	// down holds the processes that refused a connection, left out of the
+	// rotation for a while (a load balancer's passive check); the value is
+	// the mark's number, so only the newest mark's timer lifts it.
+	down  map[string]int
+	marks int
 	// retries counts attempts that were not acknowledged, and why.
 	retries int
 	why     map[string]int
@@ -440,7 +442,7 @@ func (c *apiClient) pick() string {
 	for range c.bases {
 		base := c.bases[c.next%len(c.bases)]
 		c.next++
-		if time.Now().After(c.down[base]) {
+		if _, out := c.down[base]; !out {
 			return base
 		}
 	}
@@ -452,9 +454,18 @@ func (c *apiClient) markDown(base string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.down == nil {
-		c.down = map[string]time.Time{}
+		c.down = map[string]int{}
 	}
-	c.down[base] = time.Now().Add(2 * time.Second)
+	c.marks++
+	mark := c.marks
+	c.down[base] = mark
+	time.AfterFunc(2*time.Second, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.down[base] == mark {
+			delete(c.down, base)
+		}
+	})
 }
 
 // retryReason names an unacknowledged attempt by its status and the

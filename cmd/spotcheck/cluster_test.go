@@ -309,14 +309,15 @@ func (s *clusterSystem) runBatch(id string, regions []string, entries bool, hook
 	if len(failures) > 0 {
 		s.t.FailNow()
 	}
-	archiveBy := time.Now().Add(5 * time.Minute)
+	stuck := time.After(5 * time.Minute)
 	for state() != "archived" {
-		if time.Now().After(archiveBy) {
+		select {
+		case <-stuck:
 			// Where each county's workflow stands says which one is stuck.
 			p, err := c.do(ctx, "GET", "/api/v1/batches/"+id+"/progress?source=workflow", s.coordinator, "", nil)
 			s.t.Fatalf("timed out after 5m0s waiting for the archive of %s; the workflows' progress: %v %v", id, p, err)
+		case <-time.After(250 * time.Millisecond):
 		}
-		time.Sleep(250 * time.Millisecond)
 	}
 	run.entries, run.retries, run.took = int(done.Load()), c.retries, time.Since(began)
 	return run
