@@ -642,3 +642,34 @@ func TestOpenWaitsForItsPage(t *testing.T) {
 		t.Errorf("final progress %+v", p.Total)
 	}
 }
+
+// TestEntryArrivingWithTheOpen: the update that opened an object reaches
+// its workflow with the start, and registering the handler runs it at
+// once; the inspection deadline the partition handed over must be in place.
+func TestEntryArrivingWithTheOpen(t *testing.T) {
+	start := time.Date(2026, 3, 5, 10, 0, 0, 0, china)
+	h := newHarness(t, start, nil)
+	due := day("2026-03-20")
+	opened := duty{Name: DutyInspection, Plan: activities.Plan{Due: &due}, RemindAt: policy().ReminderTime,
+		Input: activities.PlanInput{Due: &due, ReminderOffsets: policy().ReminderOffsets}}
+	var extended workday.Date
+	h.at(start, func() {
+		h.env.UpdateWorkflow(UpdateExtend, "u1", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { t.Errorf("extension with the open refused: %v", err) },
+			OnComplete: func(r any, err error) {
+				if err != nil {
+					t.Errorf("extension with the open failed: %v", err)
+				}
+				extended = r.(workday.Date)
+			},
+		}, Extension{Duty: DutyInspection, WorkingDays: 3, Reason: "企业停产检修", By: "coordinator:li"})
+	})
+	h.at(start.Add(time.Hour), h.env.CancelWorkflow)
+	h.env.ExecuteWorkflow(ObjectWorkflow, ObjectInput{BatchID: "B1", County: "330402", ObjectKey: "K1", Team: []string{"I1"},
+		InspectionEnd: due, Policy: policy(), Opened: &OpenedObject{Inspection: opened, Seq: 1}})
+	// 2026-03-20 (a Friday) + 3 working days.
+	if extended != day("2026-03-25") {
+		t.Errorf("inspection due %v after the extension, want 2026-03-25", extended)
+	}
+}
