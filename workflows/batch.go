@@ -286,25 +286,16 @@ func ObjectWorkflow(ctx workflow.Context, in ObjectInput) error {
 	// Versioned: older histories ran every write as an activity.
 	o.localIO = workflow.GetVersion(ctx, "local-writes", workflow.DefaultVersion, 1) == 1
 	ctx = o.io(ctx)
+	// The state newObjectRun took over is in place before the handlers:
+	// registering one runs at once the update that opened the object.
+	if err := o.register(ctx); err != nil {
+		return err
+	}
 	// 检查: the inspection must be completed within the batch's period.
-	// A deadline the partition handed over is in place before the handlers
-	// are: registering one runs the update that opened the object at once.
 	switch {
 	case in.Opened != nil:
 		// Opened by its partition on the first report: the task row is
 		// written, and the deadline goes on as the partition watched it.
-		d := in.Opened.Inspection
-		o.duties[DutyInspection] = &d
-		o.seq, o.recorded = in.Opened.Seq, in.Opened.Seq
-	case in.InspectionPlan != nil:
-		o.duties[DutyInspection] = &duty{Name: DutyInspection, Plan: *in.InspectionPlan, RemindAt: in.Policy.ReminderTime,
-			Input: activities.PlanInput{Due: &in.InspectionEnd, ReminderOffsets: in.Policy.ReminderOffsets}}
-	}
-	if err := o.register(ctx); err != nil {
-		return err
-	}
-	switch {
-	case in.Opened != nil:
 	case in.InspectionPlan != nil:
 		// Planned by the partition: the task row is written once, assigned
 		// with its deadline.

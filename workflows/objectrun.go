@@ -72,8 +72,20 @@ func (o *objectRun) io(ctx workflow.Context) workflow.Context {
 	return ctx
 }
 
+// newObjectRun takes over the inspection deadline its partition planned
+// or watched, and the change number of a task row the partition wrote.
 func newObjectRun(in ObjectInput) *objectRun {
-	return &objectRun{in: in, stage: inspection.Assigned, team: in.Team, duties: map[string]*duty{}}
+	o := &objectRun{in: in, stage: inspection.Assigned, team: in.Team, duties: map[string]*duty{}}
+	switch {
+	case in.Opened != nil:
+		d := in.Opened.Inspection
+		o.duties[DutyInspection] = &d
+		o.seq, o.recorded = in.Opened.Seq, in.Opened.Seq
+	case in.InspectionPlan != nil:
+		o.duties[DutyInspection] = &duty{Name: DutyInspection, Plan: *in.InspectionPlan, RemindAt: in.Policy.ReminderTime,
+			Input: activities.PlanInput{Due: &in.InspectionEnd, ReminderOffsets: in.Policy.ReminderOffsets}}
+	}
+	return o
 }
 
 // register installs the object's query and the updates through which
