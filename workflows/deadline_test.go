@@ -660,8 +660,9 @@ func TestEntryArrivingWithTheOpen(t *testing.T) {
 			OnComplete: func(r any, err error) {
 				if err != nil {
 					t.Errorf("extension with the open failed: %v", err)
+					return
 				}
-				extended = r.(workday.Date)
+				extended, _ = r.(workday.Date)
 			},
 		}, Extension{Duty: DutyInspection, WorkingDays: 3, Reason: "企业停产检修", By: "coordinator:li"})
 	})
